@@ -1,0 +1,215 @@
+/* parse: see parse.h. */
+#include "xml/parse.h"
+
+#include <libexslt/exslt.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/SAX2.h>
+#include <libxslt/security.h>
+#include <libxslt/xslt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/fs.h"
+
+typedef struct parse_state {
+    unsigned depth;
+    unsigned max_depth;
+    int refused;      /* CG_OK, or why we stopped the parser */
+    char why[256];
+    int first_line;   /* the first error: where the document really goes wrong */
+    char first_msg[256];
+} parse_state;
+
+static void
+on_error(void *ctx, xmlErrorPtr e)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    parse_state *st = ctxt ? ctxt->_private : NULL;
+    if (st == NULL || st->first_line || e == NULL || e->level < XML_ERR_ERROR)
+        return;
+    st->first_line = e->line > 0 ? e->line : 1;
+    snprintf(st->first_msg, sizeof st->first_msg, "%s", e->message ? e->message : "");
+}
+
+static xmlExternalEntityLoader default_loader;
+
+static xmlParserInputPtr
+refusing_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+    /* Only local files (stylesheets, schemas of installed profiles) may be loaded; entity
+     * declarations never reach this point because the parser refuses them first. */
+    if (url != NULL && strstr(url, "://") != NULL && strncmp(url, "file://", 7) != 0) {
+        if (ctxt != NULL)
+            xmlStopParser(ctxt);
+        return NULL;
+    }
+    return default_loader(url, id, ctxt);
+}
+
+static xsltSecurityPrefsPtr security_prefs;
+
+void
+cg_xml_init(void)
+{
+    xmlInitParser();
+    LIBXML_TEST_VERSION
+    exsltRegisterAll();
+    default_loader = xmlGetExternalEntityLoader();
+    xmlSetExternalEntityLoader(refusing_loader);
+    security_prefs = xsltNewSecurityPrefs();
+    xsltSetSecurityPrefs(security_prefs, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
+    xsltSetSecurityPrefs(security_prefs, XSLT_SECPREF_CREATE_DIRECTORY, xsltSecurityForbid);
+    xsltSetSecurityPrefs(security_prefs, XSLT_SECPREF_READ_NETWORK, xsltSecurityForbid);
+    xsltSetSecurityPrefs(security_prefs, XSLT_SECPREF_WRITE_NETWORK, xsltSecurityForbid);
+    xsltSetDefaultSecurityPrefs(security_prefs);
+}
+
+void
+cg_xml_cleanup(void)
+{
+    xsltSetDefaultSecurityPrefs(NULL);
+    if (security_prefs)
+        xsltFreeSecurityPrefs(security_prefs);
+    security_prefs = NULL;
+    xsltCleanupGlobals();
+    xmlCleanupParser();
+}
+
+void
+cg_xml_limits_default(cg_xml_limits *out)
+{
+    out->max_bytes = CG_XML_DEFAULT_MAX_BYTES;
+    out->max_depth = CG_XML_DEFAULT_MAX_DEPTH;
+}
+
+static void
+refuse(xmlParserCtxtPtr ctxt, int code, const char *why)
+{
+    parse_state *st = ctxt->_private;
+    if (st->refused == CG_OK) {
+        st->refused = code;
+        snprintf(st->why, sizeof st->why, "%s", why);
+    }
+    xmlStopParser(ctxt);
+}
+
+static void
+on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
+               const xmlChar *system_id, xmlChar *content)
+{
+    (void)type;
+    (void)public_id;
+    (void)system_id;
+    (void)content;
+    xmlParserCtxtPtr ctxt = ctx;
+    char why[200];
+    snprintf(why, sizeof why,
+             "DOCTYPE declares entity '%.80s': entity declarations are refused (no expansion, no "
+             "external entities)",
+             (const char *)name);
+    refuse(ctxt, CG_EUNSAFE, why);
+}
+
+static void
+on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+         int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+         const xmlChar **attributes)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    parse_state *st = ctxt->_private;
+    if (++st->depth > st->max_depth) {
+        char why[100];
+        snprintf(why, sizeof why, "element nesting exceeds the limit of %u levels", st->max_depth);
+        refuse(ctxt, CG_ETOOBIG, why);
+        return;
+    }
+    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                          nb_defaulted, attributes);
+}
+
+static void
+on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    parse_state *st = ctxt->_private;
+    st->depth--;
+    xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+int
+cg_xml_parse(xmlDocPtr *out, const char *data, size_t len, const char *name,
+             const cg_xml_limits *limits, cg_err *err)
+{
+    cg_xml_limits def;
+    int rc = CG_OK;
+    xmlDocPtr doc = NULL;
+    parse_state st = {0};
+    *out = NULL;
+    if (limits == NULL) {
+        cg_xml_limits_default(&def);
+        limits = &def;
+    }
+    if (len > limits->max_bytes)
+        return cg_err_set(err, CG_ETOOBIG, "%s: %zu bytes exceeds the limit of %zu bytes", name, len,
+                          limits->max_bytes);
+    if (len > (size_t)INT32_MAX)
+        return cg_err_set(err, CG_ETOOBIG, "%s: document too large", name);
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL)
+        return cg_err_set(err, CG_EIO, "xmlNewParserCtxt failed");
+    st.max_depth = limits->max_depth;
+    ctxt->_private = &st;
+    ctxt->sax->entityDecl = on_entity_decl;
+    ctxt->sax->startElementNs = on_start;
+    ctxt->sax->endElementNs = on_end;
+    ctxt->sax->serror = on_error;
+    doc = xmlCtxtReadMemory(ctxt, data, (int)len, name, NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                XML_PARSE_BIG_LINES);
+    if (st.refused != CG_OK) {
+        rc = cg_err_set(err, st.refused, "%s:%d: %s", name, xmlSAX2GetLineNumber(ctxt), st.why);
+        goto done;
+    }
+    if (doc == NULL || !ctxt->wellFormed || !ctxt->nsWellFormed) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        if (len == 0)
+            rc = cg_err_set(err, CG_EINVAL, "%s: empty document (no root element)", name);
+        else if (st.first_line || (e != NULL && e->message != NULL)) {
+            const char *m = st.first_line ? st.first_msg : e->message;
+            size_t n = strlen(m);
+            while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+                n--;
+            rc = cg_err_set(err, CG_EINVAL, "%s:%d: not well-formed XML: %.*s", name,
+                            st.first_line ? st.first_line : e->line, (int)n, m);
+        } else
+            rc = cg_err_set(err, CG_EINVAL, "%s: not well-formed XML", name);
+        goto done;
+    }
+    *out = doc;
+    doc = NULL;
+done:
+    if (doc)
+        xmlFreeDoc(doc);
+    ctxt->_private = NULL;
+    xmlFreeParserCtxt(ctxt);
+    return rc;
+}
+
+int
+cg_xml_parse_file(xmlDocPtr *out, const char *path, const cg_xml_limits *limits, cg_err *err)
+{
+    cg_xml_limits def;
+    char *data = NULL;
+    size_t len = 0;
+    if (limits == NULL) {
+        cg_xml_limits_default(&def);
+        limits = &def;
+    }
+    *out = NULL;
+    int rc = cg_fs_read(&data, &len, path, limits->max_bytes, err);
+    if (rc == CG_OK)
+        rc = cg_xml_parse(out, data, len, path, limits, err);
+    free(data);
+    return rc;
+}

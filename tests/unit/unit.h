@@ -1,0 +1,20 @@
+/* unit: the CUnit runner's registry; each test file registers one suite. */
+#ifndef CG_TESTS_UNIT_H
+#define CG_TESTS_UNIT_H
+
+#include <CUnit/Basic.h>
+
+void cg_test_register_buf(void);
+void cg_test_register_parse(void);
+void cg_test_register_path(void);
+void cg_test_register_xpath_scan(void);
+void cg_test_register_sch_compile(void);
+void cg_test_register_profile(void);
+void cg_test_register_validator(void);
+
+/* A fixture's path: CG_TEST_FIXTURES "/" rel; free() it. */
+char *cg_test_fixture(const char *rel);
+/* A fresh temporary directory for one test; free() it (removed at exit). */
+char *cg_test_tmpdir(void);
+
+#endif

@@ -1,0 +1,151 @@
+/* Tests src/xml/parse.c: untrusted XML is parsed safely, with clear errors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "xml/parse.h"
+
+static int
+parse(const char *xml, const cg_xml_limits *lim, cg_err *err, xmlDocPtr *out)
+{
+    cg_err_init(err);
+    return cg_xml_parse(out, xml, strlen(xml), "doc.xml", lim, err);
+}
+
+static void
+test_well_formed(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    CU_ASSERT_EQUAL(parse("<a xmlns='urn:x'>\n<b/>\n</a>", NULL, &err, &d), CG_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_EQUAL(xmlGetLineNo(xmlDocGetRootElement(d)->children->next), 2);
+    xmlFreeDoc(d);
+}
+
+static void
+test_not_well_formed_names_line(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    CU_ASSERT_EQUAL(parse("<a>\n<b>\n</a>", NULL, &err, &d), CG_EINVAL);
+    CU_ASSERT_PTR_NULL(d);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "doc.xml:3:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not well-formed"));
+}
+
+static void
+test_empty_document(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    CU_ASSERT_EQUAL(parse("", NULL, &err, &d), CG_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "empty"));
+}
+
+static void
+test_xxe_refused(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    const char *xxe = "<?xml version='1.0'?>\n<!DOCTYPE a [\n<!ENTITY x SYSTEM 'file:///etc/passwd'>\n]>\n"
+                      "<a>&x;</a>";
+    CU_ASSERT_EQUAL(parse(xxe, NULL, &err, &d), CG_EUNSAFE);
+    CU_ASSERT_PTR_NULL(d);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "entity 'x'"));
+    CU_ASSERT_PTR_NULL(strstr(err.msg, "root:"));
+}
+
+static void
+test_billion_laughs_refused(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    const char *lol = "<!DOCTYPE l [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>"
+                      "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;'>]><l>&c;</l>";
+    CU_ASSERT_EQUAL(parse(lol, NULL, &err, &d), CG_EUNSAFE);
+    CU_ASSERT_PTR_NULL(d);
+}
+
+static void
+test_parameter_entity_refused(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    const char *pe = "<!DOCTYPE a [<!ENTITY % p SYSTEM 'http://127.0.0.1:9/x.dtd'> %p;]><a/>";
+    CU_ASSERT_EQUAL(parse(pe, NULL, &err, &d), CG_EUNSAFE);
+}
+
+static void
+test_external_dtd_not_loaded(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    /* a DOCTYPE naming an external DTD, with no entity declarations: parsed, nothing fetched */
+    const char *x = "<!DOCTYPE a SYSTEM 'http://127.0.0.1:9/a.dtd'><a>ok</a>";
+    CU_ASSERT_EQUAL(parse(x, NULL, &err, &d), CG_OK);
+    CU_ASSERT_PTR_NOT_NULL(d);
+    xmlFreeDoc(d);
+}
+
+static char *
+nested(unsigned depth)
+{
+    cg_buf b;
+    cg_buf_init(&b, (size_t)1 << 24);
+    for (unsigned i = 0; i < depth; i++)
+        cg_buf_puts(&b, "<e>");
+    for (unsigned i = 0; i < depth; i++)
+        cg_buf_puts(&b, "</e>");
+    return cg_buf_detach(&b);
+}
+
+static void
+test_depth_limit(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    cg_xml_limits lim;
+    cg_xml_limits_default(&lim);
+    lim.max_depth = 40;
+    char *at = nested(40), *past = nested(41);
+    CU_ASSERT_EQUAL(parse(at, &lim, &err, &d), CG_OK);
+    xmlFreeDoc(d);
+    CU_ASSERT_EQUAL(parse(past, &lim, &err, &d), CG_ETOOBIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "40 levels"));
+    free(at);
+    free(past);
+}
+
+static void
+test_size_limit(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    cg_xml_limits lim;
+    cg_xml_limits_default(&lim);
+    const char *x = "<a>0123456789</a>"; /* 17 bytes */
+    lim.max_bytes = 17;
+    CU_ASSERT_EQUAL(parse(x, &lim, &err, &d), CG_OK);
+    xmlFreeDoc(d);
+    lim.max_bytes = 16;
+    CU_ASSERT_EQUAL(parse(x, &lim, &err, &d), CG_ETOOBIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "limit of 16 bytes"));
+}
+
+void
+cg_test_register_parse(void)
+{
+    CU_pSuite s = CU_add_suite("xml/parse", NULL, NULL);
+    CU_add_test(s, "well-formed document keeps line numbers", test_well_formed);
+    CU_add_test(s, "not well-formed: error names the line", test_not_well_formed_names_line);
+    CU_add_test(s, "empty document", test_empty_document);
+    CU_add_test(s, "XXE entity declaration refused", test_xxe_refused);
+    CU_add_test(s, "billion laughs refused, not expanded", test_billion_laughs_refused);
+    CU_add_test(s, "parameter entity refused", test_parameter_entity_refused);
+    CU_add_test(s, "external DTD is never loaded", test_external_dtd_not_loaded);
+    CU_add_test(s, "depth at the limit and one past it", test_depth_limit);
+    CU_add_test(s, "size at the limit and one past it", test_size_limit);
+}
