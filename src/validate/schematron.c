@@ -1,0 +1,253 @@
+/* schematron: see schematron.h. */
+#include "validate/schematron.h"
+
+#include <libxml/xpathInternals.h>
+#include <libxslt/extensions.h>
+#include <libxslt/security.h>
+#include <libxslt/transform.h>
+#include <libxslt/xsltInternals.h>
+#include <libxslt/xsltutils.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "xml/parse.h"
+#include "xml/path.h"
+
+#define SCH_FILE_MAX ((size_t)256 << 20)
+
+struct cg_schematron {
+    xsltStylesheetPtr style;
+};
+
+/* cg:location() and cg:line(): the context node's location path and line, computed in C (the
+ * compiled stylesheet falls back to an XSLT template where these are not registered). */
+static void
+fn_location(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    if (nargs != 0) {
+        xmlXPathSetArityError(ctxt);
+        return;
+    }
+    cg_buf b;
+    cg_buf_init(&b, (size_t)1 << 20);
+    cg_xml_path_of(&b, ctxt->context->node);
+    xmlXPathReturnString(ctxt, xmlStrdup(BAD_CAST(b.data ? b.data : "")));
+    cg_buf_dispose(&b);
+}
+
+static void
+fn_line(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    if (nargs != 0) {
+        xmlXPathSetArityError(ctxt);
+        return;
+    }
+    xmlNodePtr n = ctxt->context->node;
+    xmlXPathReturnNumber(ctxt, n ? (double)xmlGetLineNo(n) : 0.0);
+}
+
+static pthread_once_t register_once = PTHREAD_ONCE_INIT;
+
+static void
+register_functions(void)
+{
+    xsltRegisterExtModuleFunction(BAD_CAST "location", BAD_CAST CG_SVRL_EXT_NS, fn_location);
+    xsltRegisterExtModuleFunction(BAD_CAST "line", BAD_CAST CG_SVRL_EXT_NS, fn_line);
+}
+
+/* libxslt reports stylesheet and transformation problems through a callback; keep the first
+ * message so the caller can say which call failed and why. */
+typedef struct xslt_msgs {
+    cg_buf text;
+} xslt_msgs;
+
+static void
+collect_xslt_error(void *ctx, const char *fmt, ...)
+{
+    xslt_msgs *m = ctx;
+    if (m == NULL || m->text.len > 4000)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    cg_buf_puts(&m->text, line);
+}
+
+int
+cg_schematron_compile_file(cg_buf *out, const char *sch_path, const cg_sch_options *opt,
+                           cg_sch_stats *stats, cg_err *err)
+{
+    cg_xml_limits lim;
+    cg_xml_limits_default(&lim);
+    lim.max_bytes = SCH_FILE_MAX;
+    xmlDocPtr sch = NULL;
+    int rc = cg_xml_parse_file(&sch, sch_path, &lim, err);
+    if (rc == CG_OK)
+        rc = cg_sch_compile(out, sch, opt, stats, err);
+    if (sch)
+        xmlFreeDoc(sch);
+    return rc;
+}
+
+int
+cg_schematron_load(cg_schematron **out, const char *text, size_t len, const char *base_uri,
+                   cg_err *err)
+{
+    int rc = CG_OK;
+    xmlDocPtr doc = NULL;
+    xslt_msgs msgs;
+    cg_xml_limits lim;
+    cg_xml_limits_default(&lim);
+    lim.max_bytes = SCH_FILE_MAX;
+    *out = NULL;
+    cg_buf_init(&msgs.text, 8192);
+    pthread_once(&register_once, register_functions);
+    rc = cg_xml_parse(&doc, text, len, base_uri, &lim, err);
+    if (rc != CG_OK)
+        goto done;
+    xsltSetGenericErrorFunc(&msgs, collect_xslt_error);
+    xsltStylesheetPtr style = xsltParseStylesheetDoc(doc);
+    xsltSetGenericErrorFunc(NULL, NULL);
+    if (style == NULL || style->errors > 0) {
+        rc = cg_err_set(err, CG_EINVAL, "xsltParseStylesheetDoc(%s): %s", base_uri,
+                        msgs.text.len ? msgs.text.data : "invalid stylesheet");
+        if (style)
+            xsltFreeStylesheet(style); /* frees doc too */
+        else
+            xmlFreeDoc(doc);
+        doc = NULL;
+        goto done;
+    }
+    doc = NULL; /* owned by style now */
+    cg_schematron *s = cg_xcalloc(1, sizeof *s);
+    s->style = style;
+    *out = s;
+done:
+    if (doc)
+        xmlFreeDoc(doc);
+    cg_buf_dispose(&msgs.text);
+    return rc;
+}
+
+void
+cg_schematron_free(cg_schematron *s)
+{
+    if (s == NULL)
+        return;
+    xsltFreeStylesheet(s->style);
+    free(s);
+}
+
+static char *
+get_attr(xmlNodePtr n, const char *name, const char *ns)
+{
+    xmlChar *v = ns ? xmlGetNsProp(n, BAD_CAST name, BAD_CAST ns) : xmlGetNoNsProp(n, BAD_CAST name);
+    return (char *)v;
+}
+
+static cg_severity
+severity_of(const char *word)
+{
+    if (word && strcmp(word, "warning") == 0)
+        return CG_SEV_WARNING;
+    if (word && strcmp(word, "info") == 0)
+        return CG_SEV_INFO;
+    return CG_SEV_ERROR;
+}
+
+static void
+read_svrl(xmlDocPtr svrl, xmlDocPtr doc, cg_report *report)
+{
+    xmlNodePtr root = xmlDocGetRootElement(svrl);
+    char *pattern = NULL;
+    for (xmlNodePtr n = root ? root->children : NULL; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE || n->ns == NULL ||
+            !xmlStrEqual(n->ns->href, BAD_CAST CG_SVRL_NS))
+            continue;
+        if (xmlStrEqual(n->name, BAD_CAST "active-pattern")) {
+            xmlFree(pattern);
+            pattern = get_attr(n, "id", NULL);
+            continue;
+        }
+        int failed = xmlStrEqual(n->name, BAD_CAST "failed-assert");
+        if (!failed && !xmlStrEqual(n->name, BAD_CAST "successful-report"))
+            continue;
+        char *id = get_attr(n, "id", NULL);
+        char *loc = get_attr(n, "location", NULL);
+        char *sev = get_attr(n, "severity", CG_SVRL_EXT_NS);
+        char *line = get_attr(n, "line", CG_SVRL_EXT_NS);
+        xmlChar *msg = NULL;
+        for (xmlNodePtr t = n->children; t; t = t->next)
+            if (t->type == XML_ELEMENT_NODE && xmlStrEqual(t->name, BAD_CAST "text")) {
+                msg = xmlNodeGetContent(t);
+                break;
+            }
+        char *noid = NULL;
+        if (id == NULL)
+            noid = cg_xasprintf("[no-id] pattern=%s", pattern ? pattern : "");
+        long lineno = line ? strtol(line, NULL, 10) : 0;
+        if (line == NULL && loc) {
+            xmlNodePtr at = cg_xml_path_resolve(doc, loc);
+            lineno = at ? xmlGetLineNo(at) : 0;
+        }
+        cg_report_add(report, severity_of(sev), CG_SRC_SCHEMATRON, id ? id : noid,
+                      msg ? (const char *)msg : "", loc, lineno);
+        xmlFree(line);
+        free(noid);
+        xmlFree(id);
+        xmlFree(loc);
+        xmlFree(sev);
+        xmlFree(msg);
+    }
+    xmlFree(pattern);
+}
+
+int
+cg_schematron_run(const cg_schematron *s, xmlDocPtr doc, const char *phase, cg_report *report,
+                  int keep_svrl, cg_err *err)
+{
+    int rc = CG_OK;
+    xmlDocPtr svrl = NULL;
+    xslt_msgs msgs;
+    cg_buf_init(&msgs.text, 8192);
+    char *quoted = cg_xasprintf("'%s'", phase ? phase : "#ALL");
+    const char *params[] = {"phase", quoted, NULL};
+    if (strchr(phase ? phase : "", '\'')) {
+        rc = cg_err_set(err, CG_EINVAL, "phase name may not contain a quote");
+        goto done;
+    }
+    xsltTransformContextPtr ctxt = xsltNewTransformContext(s->style, doc);
+    if (ctxt == NULL) {
+        rc = cg_err_set(err, CG_EIO, "xsltNewTransformContext failed");
+        goto done;
+    }
+    xsltSetCtxtSecurityPrefs(xsltGetDefaultSecurityPrefs(), ctxt);
+    xsltSetCtxtParseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xsltSetTransformErrorFunc(ctxt, &msgs, collect_xslt_error);
+    svrl = xsltApplyStylesheetUser(s->style, doc, params, NULL, NULL, ctxt);
+    int state = ctxt->state;
+    xsltFreeTransformContext(ctxt);
+    if (svrl == NULL || state == XSLT_STATE_ERROR || state == XSLT_STATE_STOPPED) {
+        rc = cg_err_set(err, CG_EINVAL, "xsltApplyStylesheetUser(schematron): %s",
+                        msgs.text.len ? msgs.text.data : "transformation failed");
+        goto done;
+    }
+    read_svrl(svrl, doc, report);
+    if (keep_svrl) {
+        if (report->svrl)
+            xmlFreeDoc(report->svrl);
+        report->svrl = svrl;
+        svrl = NULL;
+    }
+done:
+    if (svrl)
+        xmlFreeDoc(svrl);
+    free(quoted);
+    cg_buf_dispose(&msgs.text);
+    return rc;
+}
