@@ -2,6 +2,7 @@
  * share one loaded profile, and prints the reports in the order the files were given. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -96,11 +97,16 @@ cmp_str(const void *a, const void *b)
 static int
 collect_dir(const char *dir, char ***list, size_t *n, size_t *cap, int depth)
 {
-    if (depth > 32)
-        return 0;
-    DIR *d = opendir(dir);
-    if (d == NULL)
+    if (depth > 32) {
+        fprintf(stderr, "cdagate: validate: %s: nested deeper than 32 directories\n", dir);
         return -1;
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "cdagate: validate: opendir(%s): %s\n", dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
     char **names = NULL;
     size_t nn = 0, ncap = 0;
     struct dirent *e;
@@ -114,7 +120,8 @@ collect_dir(const char *dir, char ***list, size_t *n, size_t *cap, int depth)
     qsort(names, nn, sizeof *names, cmp_str);
     for (size_t i = 0; i < nn; i++) {
         if (cg_fs_is_dir(names[i])) {
-            collect_dir(names[i], list, n, cap, depth + 1);
+            if (collect_dir(names[i], list, n, cap, depth + 1) != 0)
+                rc = -1;
             free(names[i]);
         } else if (ends_with_xml(names[i]) && *n < MAX_FILES) {
             *list = cg_xgrow(*list, cap, *n + 1, sizeof **list);
@@ -123,7 +130,7 @@ collect_dir(const char *dir, char ***list, size_t *n, size_t *cap, int depth)
             free(names[i]);
     }
     free(names);
-    return 0;
+    return rc;
 }
 
 static int
@@ -236,8 +243,11 @@ cg_cmd_validate(int argc, char **argv)
     size_t npaths = 0, cap = 0;
     for (int i = optind; i < argc; i++) {
         if (cg_fs_is_dir(argv[i])) {
-            if (collect_dir(argv[i], &paths, &npaths, &cap, 0) != 0) {
-                fprintf(stderr, "cdagate: validate: cannot read directory %s\n", argv[i]);
+            size_t before = npaths;
+            if (collect_dir(argv[i], &paths, &npaths, &cap, 0) != 0)
+                status = 2;
+            else if (npaths == before) {
+                fprintf(stderr, "cdagate: validate: no *.xml files under %s\n", argv[i]);
                 status = 2;
             }
         } else {
@@ -258,7 +268,9 @@ cg_cmd_validate(int argc, char **argv)
             missing = cg_xasprintf("no validation profile: %s (install one with `cdagate profile "
                                    "install %s --from DIR`)",
                                    err.msg, CG_PROFILE_DEFAULT);
-            fprintf(stderr, "cdagate: warning: %s; only well-formedness and the CDA root are checked\n",
+            fprintf(stderr,
+                    "cdagate: warning: %s; XML Schema and Schematron checks skipped (only "
+                    "well-formedness and the CDA root are checked)\n",
                     missing);
             opt.missing_profile_reason = missing;
         } else if (rc != CG_OK) {
@@ -295,6 +307,17 @@ cg_cmd_validate(int argc, char **argv)
         pthread_mutex_unlock(&b.lock);
         if (j->rc != CG_OK) {
             fprintf(stderr, "cdagate: %s\n", j->msg);
+            if (fmt == CG_FMT_JSON) {
+                cg_buf_reset(&jb);
+                if (valid + invalid + failed > 0)
+                    cg_buf_putc(&jb, ',');
+                cg_buf_puts(&jb, "{\"file\":");
+                cg_json_put_string(&jb, j->path);
+                cg_buf_puts(&jb, ",\"valid\":false,\"error\":");
+                cg_json_put_string(&jb, j->msg);
+                cg_buf_putc(&jb, '}');
+                fwrite(jb.data, 1, jb.len, stdout);
+            }
             failed++;
             status = 2;
         } else {
@@ -305,7 +328,7 @@ cg_cmd_validate(int argc, char **argv)
             warnings += cg_report_count(&j->report, CG_SEV_WARNING);
             if (!ok && status == 0)
                 status = 1;
-            if (fmt == CG_FMT_JSON && valid + invalid > 1)
+            if (fmt == CG_FMT_JSON && valid + invalid + failed > 1)
                 putchar(',');
             if (fmt == CG_FMT_TSV && npaths > 1) {
                 for (size_t k = 0; k < j->report.n; k++) {

@@ -221,7 +221,10 @@ write_text(FILE *out, const cg_report *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         const cg_finding *f = &r->v[i];
-        fprintf(out, "%s:%ld: %s: ", r->file, f->line, cg_severity_name(f->severity));
+        if (f->line > 0)
+            fprintf(out, "%s:%ld: %s: ", r->file, f->line, cg_severity_name(f->severity));
+        else
+            fprintf(out, "%s: %s: ", r->file, cg_severity_name(f->severity));
         if (f->id)
             fprintf(out, "[%s] ", f->id);
         else
