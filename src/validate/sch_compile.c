@@ -237,6 +237,15 @@ constant_path_len(const char *s)
     return j;
 }
 
+/* Keeps the code of the first XPath error of a compile-time look-up: never printed. */
+static void
+collect_lookup_error(void *ctx, xmlErrorPtr e)
+{
+    int *code = ctx;
+    if (*code == 0 && e)
+        *code = e->code ? e->code : -1;
+}
+
 /* Evaluates document(href)PATH now and emits a global variable holding its attribute values.
  * Returns the variable's name, or NULL when the result is not a set of plain attributes. */
 static char *
@@ -257,7 +266,17 @@ inline_lookup(compiler *c, xmlNodePtr where, const char *href, const char *path)
     xmlXPathContextPtr xp = xmlXPathNewContext(doc);
     for (size_t i = 0; i < c->ns_prefix.n; i++)
         xmlXPathRegisterNs(xp, BAD_CAST c->ns_prefix.v[i], BAD_CAST c->ns_uri.v[i]);
+    /* an error here (say an XSLT function libxml2 alone lacks) leaves the look-up to run time,
+     * except a prefix no sch:ns declares, which fails there too */
+    int xerr = 0;
+    xp->error = collect_lookup_error;
+    xp->userData = &xerr;
     xmlXPathObjectPtr res = xmlXPathEvalExpression(BAD_CAST path, xp);
+    if (xerr == XML_XPATH_UNDEF_PREFIX_ERROR) {
+        fail(c, CG_EINVAL, where, "document('%s')%s: a namespace prefix is not declared by sch:ns",
+             href, path);
+        goto done;
+    }
     if (res == NULL || res->type != XPATH_NODESET)
         goto done;
     xmlNodeSetPtr ns = res->nodesetval;
@@ -981,118 +1000,134 @@ is_concrete_rule(xmlNodePtr r)
     return concrete;
 }
 
-/* The candidate expressions of one rule context: loose (superset) and exact, joined with '|'.
- * *exact_out is NULL when some alternative has no exact form. When every alternative also has a
- * two-level form, their outer and inner expressions are added to outers and inners. */
-static void
-rule_candidates(compiler *c, const char *ctx, cg_buf *loose, char **exact_out, cg_strv *outers,
-                cg_strv *inners)
-{
-    cg_strv alts = {0};
-    cg_buf exact;
-    int all_exact = 1, any_scan = 0, all_two_level = 1;
-    cg_buf_init(&exact, (size_t)16 << 20);
-    cg_xpath_split_char(&alts, ctx, '|');
-    for (size_t a = 0; a < alts.n; a++) {
-        char *l = NULL, *e = NULL, *o = NULL, *i = NULL;
-        alternative_candidates(c, alts.v[a], &l, &e, &o, &i);
-        if (loose->len)
-            cg_buf_puts(loose, " | ");
-        cg_buf_puts(loose, l);
-        any_scan |= strncmp(l, "(key(", 5) != 0 && strncmp(l, "key(", 4) != 0;
-        if (e) {
-            if (exact.len)
-                cg_buf_puts(&exact, " | ");
-            cg_buf_puts(&exact, e);
-        } else
-            all_exact = 0;
-        if (o && i) {
-            cg_strv_push(outers, o);
-            cg_strv_push(inners, i);
-        } else {
-            all_two_level = 0;
-            free(o);
-            free(i);
-        }
-        free(l);
-        free(e);
-    }
-    cg_strv_dispose(&alts);
-    if (!all_two_level) {
-        cg_strv_dispose(outers);
-        cg_strv_dispose(inners);
-    }
-    if (any_scan)
-        c->stats->scanned_rules++;
-    else
-        c->stats->keyed_rules++;
-    *exact_out = all_exact && exact.len ? cg_buf_detach(&exact) : NULL;
-    cg_buf_dispose(&exact);
-}
-
-/* The local names an element-only rule context can match (the last step of every alternative),
- * or -1 when some alternative can match any name or a non-element. */
-static int
-context_local_names(const char *ctx, cg_strv *out)
-{
-    cg_strv alts = {0};
-    int rc = 0;
-    cg_xpath_split_char(&alts, ctx, '|');
-    for (size_t a = 0; a < alts.n && rc == 0; a++) {
-        cg_xpath_path p;
-        if (cg_xpath_split_steps(&p, alts.v[a]) != 0 || p.n == 0) {
-            rc = -1;
-            break;
-        }
-        const char *t = p.steps[p.n - 1].test;
-        if (strncmp(t, "child::", 7) == 0)
-            t += 7;
-        if (!cg_xpath_is_qname(t))
-            rc = -1;
-        else {
-            const char *colon = strchr(t, ':');
-            cg_strv_push(out, cg_xstrdup(colon ? colon + 1 : t));
-        }
-        cg_xpath_path_dispose(&p);
-    }
-    cg_strv_dispose(&alts);
-    return rc;
-}
+/* One alternative of a rule context, as the compiler will visit it. */
+typedef struct alt_info {
+    char *exact;        /* selects exactly the matched nodes, or NULL */
+    char *outer, *inner; /* the two-level form of exact, or NULL */
+    cg_strv chain;      /* local names of the node, its parent, ... as far as they are known */
+    int chain_ok;
+} alt_info;
 
 typedef struct rule_info {
     xmlNodePtr node;
     char *ctx;
-    char *exact;
-    cg_strv outer, inner; /* two-level forms, one pair per alternative, or empty */
-    cg_strv names;
-    int names_ok;
+    alt_info *alts;
+    size_t nalts;
+    int all_exact;
 } rule_info;
 
-/* Are the names pairwise different (alternatives of one rule that never match the same node)? */
+/* The names an alternative requires of the node and its nearest ancestors: the last step's
+ * local name, then its parent's while the steps are joined by '/', and so on. */
 static int
-names_distinct(const cg_strv *names)
+alternative_chain(const char *alt, cg_strv *out)
 {
-    for (size_t a = 0; a < names->n; a++)
-        for (size_t b = a + 1; b < names->n; b++)
-            if (strcmp(names->v[a], names->v[b]) == 0)
+    cg_xpath_path p;
+    if (cg_xpath_split_steps(&p, alt) != 0 || p.n == 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = p.n; i-- > 0;) {
+        const char *t = p.steps[i].test;
+        if (strncmp(t, "child::", 7) == 0)
+            t += 7;
+        if (!cg_xpath_is_qname(t)) {
+            rc = out->n ? 0 : -1;
+            break;
+        }
+        const char *colon = strchr(t, ':');
+        cg_strv_push(out, cg_xstrdup(colon ? colon + 1 : t));
+        if (strcmp(p.steps[i].sep, "/") != 0)
+            break;
+    }
+    cg_xpath_path_dispose(&p);
+    return rc;
+}
+
+/* Can two alternatives never match the same node? True when at some depth both require an
+ * element and the names differ. */
+static int
+alternatives_disjoint(const alt_info *a, const alt_info *b)
+{
+    if (!a->chain_ok || !b->chain_ok)
+        return 0;
+    for (size_t i = 0; i < a->chain.n && i < b->chain.n; i++)
+        if (strcmp(a->chain.v[i], b->chain.v[i]) != 0)
+            return 1;
+    return 0;
+}
+
+/* Analyses one rule context: per alternative its exact and two-level forms and its name chain;
+ * the loose (superset) candidates are appended to `loose` for template-driven patterns. */
+static void
+rule_candidates(compiler *c, rule_info *ri, cg_buf *loose)
+{
+    cg_strv alts = {0};
+    int any_scan = 0;
+    cg_xpath_split_char(&alts, ri->ctx, '|');
+    ri->alts = cg_xcalloc(alts.n ? alts.n : 1, sizeof *ri->alts);
+    ri->nalts = alts.n;
+    ri->all_exact = 1;
+    for (size_t a = 0; a < alts.n; a++) {
+        alt_info *ai = &ri->alts[a];
+        char *l = NULL;
+        alternative_candidates(c, alts.v[a], &l, &ai->exact, &ai->outer, &ai->inner);
+        if (loose->len)
+            cg_buf_puts(loose, " | ");
+        cg_buf_puts(loose, l);
+        any_scan |= strncmp(l, "(key(", 5) != 0 && strncmp(l, "key(", 4) != 0;
+        ri->all_exact &= ai->exact != NULL;
+        ai->chain_ok = alternative_chain(alts.v[a], &ai->chain) == 0;
+        free(l);
+    }
+    cg_strv_dispose(&alts);
+    if (any_scan)
+        c->stats->scanned_rules++;
+    else
+        c->stats->keyed_rules++;
+}
+
+static void
+rule_info_dispose(rule_info *ri)
+{
+    for (size_t a = 0; a < ri->nalts; a++) {
+        free(ri->alts[a].exact);
+        free(ri->alts[a].outer);
+        free(ri->alts[a].inner);
+        cg_strv_dispose(&ri->alts[a].chain);
+    }
+    free(ri->alts);
+    free(ri->ctx);
+}
+
+/* Are all alternatives of rules i < j (or of one rule, i == j) pairwise disjoint? */
+static int
+rules_disjoint(const rule_info *x, const rule_info *y)
+{
+    for (size_t a = 0; a < x->nalts; a++)
+        for (size_t b = (x == y ? a + 1 : 0); b < y->nalts; b++)
+            if (!alternatives_disjoint(&x->alts[a], &y->alts[b]))
                 return 0;
     return 1;
 }
 
-/* Rules that can never match the same node need no first-match arbitration. */
-static int
-rules_disjoint(const rule_info *r, size_t n)
+static void
+emit_for_each(compiler *c, xmlNodePtr rule, const char *select, const char *inner,
+              const char *severity)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (r[i].names_ok != 0)
-            return 0;
-        for (size_t j = i + 1; j < n; j++)
-            for (size_t a = 0; a < r[i].names.n; a++)
-                for (size_t b = 0; b < r[j].names.n; b++)
-                    if (strcmp(r[i].names.v[a], r[j].names.v[b]) == 0)
-                        return 0;
+    check_xpath(c, rule, select);
+    cg_buf_puts(c->current, "<xsl:for-each");
+    put_attr(c->current, "select", select);
+    cg_buf_puts(c->current, ">");
+    if (inner) {
+        check_xpath(c, rule, inner);
+        cg_buf_puts(c->current, "<xsl:for-each");
+        put_attr(c->current, "select", inner);
+        cg_buf_puts(c->current, ">");
     }
-    return 1;
+    cg_buf_puts(c->current, "\n");
+    emit_rule_body(c, c->current, rule, severity, 0);
+    if (inner)
+        cg_buf_puts(c->current, "</xsl:for-each>");
+    cg_buf_puts(c->current, "</xsl:for-each>");
 }
 
 static void
@@ -1115,7 +1150,7 @@ emit_pattern(compiler *c, xmlNodePtr pat, unsigned mode)
     const char *severity;
     pattern_phases(c, pid, &test, &severity);
 
-    int all_exact = 1;
+    int direct = !c->opt->naive;
     for (xmlNodePtr r = pat->children; r; r = r->next) {
         if (!is_concrete_rule(r))
             continue;
@@ -1132,18 +1167,16 @@ emit_pattern(compiler *c, xmlNodePtr pat, unsigned mode)
         ri->node = r;
         ri->ctx = ctx;
         if (!c->opt->naive)
-            rule_candidates(c, ctx, &cand, &ri->exact, &ri->outer, &ri->inner);
-        all_exact &= ri->exact != NULL;
-        ri->names_ok = context_local_names(ctx, &ri->names);
-        if (ri->outer.n > 1 && (ri->names_ok != 0 || !names_distinct(&ri->names))) {
-            cg_strv_dispose(&ri->outer);
-            cg_strv_dispose(&ri->inner);
-        }
+            rule_candidates(c, ri, &cand);
+        direct &= ri->all_exact;
     }
-    /* Direct: every rule visits exactly its own nodes with xsl:for-each, no template matching.
-     * Allowed when the first-match rule cannot matter: one rule, or rules that match elements of
-     * different names. Otherwise: templates in this pattern's mode, priorities in rule order. */
-    int direct = !c->opt->naive && nrules > 0 && all_exact && (nrules == 1 || rules_disjoint(rules, nrules));
+    /* Direct: each rule visits exactly its own nodes with xsl:for-each, no template matching.
+     * Allowed when first-match order cannot matter: one rule, or rules that can never match the
+     * same node. Otherwise templates in this pattern's mode, priorities in rule order. */
+    for (size_t i = 0; direct && i < nrules; i++)
+        for (size_t j = i + 1; direct && j < nrules; j++)
+            direct = rules_disjoint(&rules[i], &rules[j]);
+    direct &= nrules > 0;
 
     /* Patterns active in the same phases share one test of $phase (see cg_sch_compile). */
     size_t g = 0;
@@ -1154,34 +1187,30 @@ emit_pattern(compiler *c, xmlNodePtr pat, unsigned mode)
         c->group_body = cg_xgrow(c->group_body, &c->group_cap, g + 1, sizeof *c->group_body);
         cg_buf_init(&c->group_body[g], (size_t)256 << 20);
     }
-    cg_buf *saved_main = c->current;
     c->current = &c->group_body[g];
     cg_buf_puts(c->current, "<svrl:active-pattern");
     put_lit_attr(c->current, "id", pid);
     cg_buf_puts(c->current, "/>");
     for (size_t i = 0; i < nrules; i++) {
         rule_info *ri = &rules[i];
-        if (direct && ri->outer.n > 0) {
-            for (size_t a = 0; a < ri->outer.n; a++) {
-                check_xpath(c, ri->node, ri->outer.v[a]);
-                check_xpath(c, ri->node, ri->inner.v[a]);
-                cg_buf_puts(c->current, "<xsl:for-each");
-                put_attr(c->current, "select", ri->outer.v[a]);
-                cg_buf_puts(c->current, "><xsl:for-each");
-                put_attr(c->current, "select", ri->inner.v[a]);
-                cg_buf_puts(c->current, ">\n");
-                emit_rule_body(c, c->current, ri->node, severity, 0);
-                cg_buf_puts(c->current, "</xsl:for-each></xsl:for-each>");
+        if (direct && rules_disjoint(ri, ri)) {
+            /* alternatives that never meet are visited one by one */
+            for (size_t a = 0; a < ri->nalts; a++) {
+                alt_info *ai = &ri->alts[a];
+                if (ai->outer && ai->inner)
+                    emit_for_each(c, ri->node, ai->outer, ai->inner, severity);
+                else
+                    emit_for_each(c, ri->node, ai->exact, NULL, severity);
             }
             continue;
         }
         if (direct) {
-            check_xpath(c, ri->node, ri->exact);
-            cg_buf_puts(c->current, "<xsl:for-each");
-            put_attr(c->current, "select", ri->exact);
-            cg_buf_puts(c->current, ">\n");
-            emit_rule_body(c, c->current, ri->node, severity, 0);
-            cg_buf_puts(c->current, "</xsl:for-each>");
+            cg_buf u;
+            cg_buf_init(&u, (size_t)64 << 20);
+            for (size_t a = 0; a < ri->nalts; a++)
+                cg_buf_printf(&u, "%s%s", a ? " | " : "", ri->alts[a].exact);
+            emit_for_each(c, ri->node, u.data, NULL, severity);
+            cg_buf_dispose(&u);
             continue;
         }
         cg_buf_puts(&c->rules, "<xsl:template");
@@ -1214,16 +1243,11 @@ emit_pattern(compiler *c, xmlNodePtr pat, unsigned mode)
         }
     }
     cg_buf_puts(c->current, "\n");
-    c->current = saved_main;
+    c->current = NULL;
     c->stats->patterns++;
 done:
-    for (size_t i = 0; i < nrules; i++) {
-        free(rules[i].ctx);
-        free(rules[i].exact);
-        cg_strv_dispose(&rules[i].outer);
-        cg_strv_dispose(&rules[i].inner);
-        cg_strv_dispose(&rules[i].names);
-    }
+    for (size_t i = 0; i < nrules; i++)
+        rule_info_dispose(&rules[i]);
     free(rules);
     cg_buf_dispose(&test);
     cg_buf_dispose(&cand);

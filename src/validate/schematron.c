@@ -78,6 +78,17 @@ collect_xslt_error(void *ctx, const char *fmt, ...)
     cg_buf_puts(&m->text, line);
 }
 
+/* XPath evaluation errors (an undeclared prefix, an unknown function) reach libxml2's structured
+ * handler, not libxslt's: keep them for the message instead of letting them print on stderr. */
+static void
+collect_xpath_error(void *ctx, xmlErrorPtr e)
+{
+    xslt_msgs *m = ctx;
+    if (m == NULL || e == NULL || e->message == NULL || m->text.len > 4000)
+        return;
+    cg_buf_puts(&m->text, e->message);
+}
+
 int
 cg_schematron_compile_file(cg_buf *out, const char *sch_path, const cg_sch_options *opt,
                            cg_sch_stats *stats, cg_err *err)
@@ -229,7 +240,11 @@ cg_schematron_run(const cg_schematron *s, xmlDocPtr doc, const char *phase, cg_r
     xsltSetCtxtSecurityPrefs(xsltGetDefaultSecurityPrefs(), ctxt);
     xsltSetCtxtParseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     xsltSetTransformErrorFunc(ctxt, &msgs, collect_xslt_error);
+    xmlStructuredErrorFunc saved = xmlStructuredError;
+    void *saved_ctx = xmlStructuredErrorContext;
+    xmlSetStructuredErrorFunc(&msgs, collect_xpath_error);
     svrl = xsltApplyStylesheetUser(s->style, doc, params, NULL, NULL, ctxt);
+    xmlSetStructuredErrorFunc(saved_ctx, saved);
     int state = ctxt->state;
     xsltFreeTransformContext(ctxt);
     if (svrl == NULL || state == XSLT_STATE_ERROR || state == XSLT_STATE_STOPPED) {

@@ -1,8 +1,9 @@
 /* Tests src/validate/profile.c: manifests are read strictly, a profile is installed only when
  * every file matches its hash and nothing is left behind when it is not, the compiled Schematron
  * is cached, and an installed profile that was changed afterwards refuses to open.
- * The profile is tests/fixtures/profile/src; its manifest is written at test time, so editing a
- * fixture file never breaks a hard-coded hash. */
+ * The profiles are tests/fixtures/profile/src (tiny-test) and tests/fixtures/profile/lookup
+ * (lookup-test); their manifests are written at test time, so editing a fixture file never
+ * breaks a hard-coded hash. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "util/fs.h"
 #include "util/hash.h"
 #include "validate/profile.h"
+#include "validate/validator.h"
 
 #define PROFILE "tiny-test"
 
@@ -25,33 +27,28 @@ static const char *const profile_files[] = {"schema/cda.xsd", "schematron/tiny.s
 /* A syntactically good hash for manifests that are only parsed. */
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-/* Writes DIR/tiny-test.manifest listing the profile files under src with their hashes now;
- * returns its path (free() it), or NULL. */
+/* Writes DIR/NAME.manifest: HEADER, then one file line for each of FILES under src with its hash
+ * now; returns its path (free() it), or NULL. */
 static char *
-write_manifest(const char *dir, const char *src)
+write_manifest_as(const char *dir, const char *src, const char *name, const char *header,
+                  const char *const *files)
 {
     cg_buf b;
     cg_err err;
-    char *path = cg_xasprintf("%s/" PROFILE ".manifest", dir);
+    char *path = cg_xasprintf("%s/%s.manifest", dir, name);
     cg_buf_init(&b, 65536);
-    cg_buf_puts(&b, "# written by tests/unit/validate/test_profile.c\n"
-                    "profile " PROFILE "\n"
-                    "title Tiny synthetic profile for unit tests\n"
-                    "root urn:hl7-org:v3 ClinicalDocument\n"
-                    "xsd schema/cda.xsd\n"
-                    "schematron schematron/tiny.sch\n"
-                    "phase errors error\n"
-                    "phase warnings warning\n");
-    for (size_t i = 0; profile_files[i]; i++) {
+    cg_buf_puts(&b, "# written by tests/unit/validate/test_profile.c\n");
+    cg_buf_puts(&b, header);
+    for (size_t i = 0; files[i]; i++) {
         char hex[CG_SHA256_HEX_LEN + 1];
-        char *f = cg_fs_join(src, profile_files[i]);
+        char *f = cg_fs_join(src, files[i]);
         cg_err_init(&err);
         int rc = cg_sha256_file(hex, f, &err);
         CU_ASSERT_EQUAL(rc, CG_OK);
         free(f);
         if (rc != CG_OK)
             goto fail;
-        cg_buf_printf(&b, "file %s %s\n", hex, profile_files[i]);
+        cg_buf_printf(&b, "file %s %s\n", hex, files[i]);
     }
     cg_err_init(&err);
     if (cg_fs_write_atomic(path, b.data, b.len, &err) != CG_OK)
@@ -59,10 +56,26 @@ write_manifest(const char *dir, const char *src)
     cg_buf_dispose(&b);
     return path;
 fail:
-    CU_FAIL("write_manifest");
+    CU_FAIL("write_manifest_as");
     cg_buf_dispose(&b);
     free(path);
     return NULL;
+}
+
+/* Writes DIR/tiny-test.manifest listing the profile files under src with their hashes now;
+ * returns its path (free() it), or NULL. */
+static char *
+write_manifest(const char *dir, const char *src)
+{
+    return write_manifest_as(dir, src, PROFILE,
+                             "profile " PROFILE "\n"
+                             "title Tiny synthetic profile for unit tests\n"
+                             "root urn:hl7-org:v3 ClinicalDocument\n"
+                             "xsd schema/cda.xsd\n"
+                             "schematron schematron/tiny.sch\n"
+                             "phase errors error\n"
+                             "phase warnings warning\n",
+                             profile_files);
 }
 
 /* Copies the fixture profile's files into DIR/src; returns that directory (free() it). */
@@ -136,11 +149,11 @@ install_fixture(const char *tmp, cg_install_stats *stats)
     return profiles;
 }
 
-/* Removes the profile's compiled stylesheets (compiled/KEY.xsl); returns how many. */
+/* Removes profile NAME's compiled stylesheets (compiled/KEY.xsl); returns how many. */
 static int
-remove_compiled(const char *profiles)
+remove_compiled(const char *profiles, const char *name)
 {
-    char *cdir = cg_xasprintf("%s/" PROFILE "/compiled", profiles);
+    char *cdir = cg_xasprintf("%s/%s/compiled", profiles, name);
     int n = 0;
     DIR *d = opendir(cdir);
     struct dirent *e;
@@ -156,6 +169,36 @@ remove_compiled(const char *profiles)
         closedir(d);
     free(cdir);
     return n;
+}
+
+/* The text of profile NAME's compiled stylesheets (compiled/KEY.xsl), one after another. */
+static char *
+compiled_text(const char *profiles, const char *name)
+{
+    char *cdir = cg_xasprintf("%s/%s/compiled", profiles, name);
+    cg_buf b;
+    cg_buf_init(&b, (size_t)1 << 26);
+    DIR *d = opendir(cdir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l <= 4 || strcmp(e->d_name + l - 4, ".xsl") != 0)
+            continue;
+        char *f = cg_fs_join(cdir, e->d_name);
+        char *data = NULL;
+        size_t len = 0;
+        cg_err err;
+        cg_err_init(&err);
+        CU_ASSERT_EQUAL(cg_fs_read(&data, &len, f, (size_t)1 << 24, &err), CG_OK);
+        if (data)
+            cg_buf_append(&b, data, len);
+        free(data);
+        free(f);
+    }
+    if (d)
+        closedir(d);
+    free(cdir);
+    return cg_buf_detach(&b);
 }
 
 static char *
@@ -294,6 +337,23 @@ test_manifest_unknown_key(void)
     expect_bad("frobnicate yes", "m.manifest:3:", "'frobnicate yes'");
 }
 
+static void
+test_manifest_file_line_messages(void)
+{
+    /* each bad file line says what is wrong with it, and quotes it */
+    expect_bad("file " HEX64 " ../x", "m.manifest:3: the path must be relative",
+               "'file " HEX64 " ../x'");
+    expect_bad("file 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
+               " schema/cda.xsd",
+               "m.manifest:3: the SHA-256 must be 64 lowercase hex digits",
+               "'file 0123456789ABCDEF");
+    expect_bad("file nothex schema/cda.xsd", "64 lowercase hex digits",
+               "'file nothex schema/cda.xsd'");
+    /* expect_bad's own file line follows as line 4: the same path a second time */
+    expect_bad("file " HEX64 " schema/cda.xsd", "m.manifest:4: the file is listed twice",
+               "'file " HEX64 " schema/cda.xsd'");
+}
+
 /* ---- install, list, open -------------------------------------------------------------------- */
 
 static void
@@ -347,7 +407,7 @@ test_compiled_cache(void)
     cg_err err;
     int listed;
 
-    CU_ASSERT_EQUAL(remove_compiled(profiles), 1);
+    CU_ASSERT_EQUAL(remove_compiled(profiles, PROFILE), 1);
     char *text = list_text(profiles, &listed);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "(not compiled yet)"));
     free(text);
@@ -466,6 +526,120 @@ test_open_tampered_install(void)
     free(tmp);
 }
 
+/* The lookup-test profile: one document() look-up that is not inlined (tests/fixtures/profile/
+ * lookup). */
+#define LOOKUP "lookup-test"
+
+static const char *const lookup_files[] = {"schematron/lookup.sch", "schematron/voc.xml", NULL};
+
+/* Validates TEXT with profile p; returns the report's summary "id location line" lines, or
+ * "(error: MESSAGE)" when the call fails (free() it). */
+static char *
+validate_summary(const cg_profile *p, const char *text)
+{
+    cg_validator_options o;
+    cg_report r;
+    cg_err err;
+    cg_buf b;
+    cg_validator_options_default(&o);
+    o.profile = p;
+    cg_err_init(&err);
+    cg_report_init(&r, "doc.xml");
+    cg_buf_init(&b, 65536);
+    int rc = cg_validate_memory(&o, text, strlen(text), &r, &err);
+    if (rc != CG_OK)
+        cg_buf_printf(&b, "(error: %s)", err.msg);
+    else {
+        CU_ASSERT_EQUAL(r.schematron, CG_CHECK_RAN);
+        for (size_t i = 0; i < r.n; i++)
+            cg_buf_printf(&b, "%s %s %ld: %s\n", r.v[i].id ? r.v[i].id : "-",
+                          r.v[i].location ? r.v[i].location : "-", r.v[i].line, r.v[i].message);
+    }
+    cg_report_dispose(&r);
+    return cg_buf_detach(&b);
+}
+
+static void
+lookup_finds(const cg_profile *p)
+{
+    /* 34133-9 is in value set .77; 11506-3 is only in .78 */
+    char *in_set = validate_summary(p, "<ClinicalDocument xmlns='urn:hl7-org:v3'>\n"
+                                       "  <code code='34133-9'/>\n"
+                                       "</ClinicalDocument>\n");
+    char *not_in_set = validate_summary(p, "<ClinicalDocument xmlns='urn:hl7-org:v3'>\n"
+                                           "  <code code='11506-3'/>\n"
+                                           "</ClinicalDocument>\n");
+    CU_ASSERT_STRING_EQUAL(in_set, "");
+    CU_ASSERT_STRING_EQUAL(not_in_set, "doc-code-vs /ClinicalDocument[1]/code[1] 2: The document "
+                                       "code 11506-3 SHALL be from value set "
+                                       "2.16.840.1.113883.1.11.77.\n");
+    if (strcmp(in_set, "") != 0 || strstr(not_in_set, "doc-code-vs") == NULL)
+        fprintf(stderr, "\nin the set:\n%s\nnot in the set:\n%s\n", in_set, not_in_set);
+    free(in_set);
+    free(not_in_set);
+}
+
+static void
+test_install_lookup_not_inlined(void)
+{
+    char *tmp = cg_test_tmpdir();
+    char *src = cg_test_fixture("profile/lookup");
+    char *manifest = write_manifest_as(tmp, src, LOOKUP,
+                                       "profile " LOOKUP "\n"
+                                       "title A value-set look-up through a variable\n"
+                                       "root urn:hl7-org:v3 ClinicalDocument\n"
+                                       "schematron schematron/lookup.sch\n",
+                                       lookup_files);
+    char *profiles = cg_fs_join(tmp, "profiles");
+    cg_install_stats stats;
+    cg_profile *p = NULL;
+    cg_err err;
+    cg_err_init(&err);
+    int rc = manifest ? cg_profile_install(profiles, manifest, src, &stats, &err) : CG_EINVAL;
+    CU_ASSERT_EQUAL(rc, CG_OK);
+    if (rc != CG_OK) {
+        fprintf(stderr, "\ncg_profile_install: %s\n", err.msg);
+        goto done;
+    }
+    CU_ASSERT_EQUAL(stats.sch.inlined_lookups, 0); /* its predicate uses $vs */
+
+    /* compiled in the staging directory, which the install then renames: the stylesheet must
+     * find voc.xml in the installed profile */
+    char *xsl = compiled_text(profiles, LOOKUP);
+    CU_ASSERT_PTR_NOT_NULL(strstr(xsl, "voc.xml"));
+    CU_ASSERT_PTR_NULL(strstr(xsl, ".staging"));
+    free(xsl);
+    char *entries = dir_entries(profiles);
+    CU_ASSERT_STRING_EQUAL(entries, LOOKUP "\n");
+    free(entries);
+
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_profile_open(&p, profiles, LOOKUP, &err), CG_OK);
+    CU_ASSERT_PTR_NOT_NULL(p);
+    if (p) {
+        CU_ASSERT_EQUAL(p->compiled_now, 0);
+        lookup_finds(p);
+        cg_profile_free(p);
+        p = NULL;
+    }
+
+    /* compiled again by open, in the installed directory: the same */
+    CU_ASSERT_EQUAL(remove_compiled(profiles, LOOKUP), 1);
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_profile_open(&p, profiles, LOOKUP, &err), CG_OK);
+    CU_ASSERT_PTR_NOT_NULL(p);
+    if (p) {
+        CU_ASSERT_EQUAL(p->compiled_now, 1);
+        lookup_finds(p);
+        cg_profile_free(p);
+    }
+done:
+    free(profiles);
+    free(manifest);
+    free(src);
+    free(tmp);
+}
+
 static void
 test_open_not_installed(void)
 {
@@ -490,6 +664,8 @@ cg_test_register_profile(void)
     CU_add_test(s, "manifest: no 'profile' line refused", test_manifest_missing_profile);
     CU_add_test(s, "manifest: xsd not listed as a file refused", test_manifest_xsd_not_listed);
     CU_add_test(s, "manifest: unknown key refused", test_manifest_unknown_key);
+    CU_add_test(s, "manifest: a bad file line says why and quotes the line",
+                test_manifest_file_line_messages);
     CU_add_test(s, "install, list, open (compiled at install)", test_install_list_open);
     CU_add_test(s, "compiled Schematron cache rebuilt once when deleted", test_compiled_cache);
     CU_add_test(s, "tampered source: CG_EINTEGRITY, nothing installed or left",
@@ -498,4 +674,6 @@ cg_test_register_profile(void)
                 test_install_failing_compile_leaves_nothing);
     CU_add_test(s, "installed file changed later: open refuses", test_open_tampered_install);
     CU_add_test(s, "profile not installed: CG_ENOTFOUND", test_open_not_installed);
+    CU_add_test(s, "document() not inlined finds voc.xml in the installed profile",
+                test_install_lookup_not_inlined);
 }

@@ -2,6 +2,7 @@
  * tests/fixtures/sch are compiled, loaded and run on tests/fixtures/sch/doc.xml, and the findings
  * (severity, id, location, line, message) are what the Schematron says they should be. */
 #define _POSIX_C_SOURCE 200809L
+#include <libxml/xmlerror.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 #include <libxslt/extensions.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "util/alloc.h"
@@ -245,6 +247,40 @@ test_phase_without_severity_map(void)
     free(base);
 }
 
+static void
+test_unknown_phase_is_error(void)
+{
+    cg_sch_options opt;
+    char *base;
+    cg_buf text;
+    cg_err err;
+    cg_schematron *s = NULL;
+    cg_report r;
+    options(&opt, &base);
+    cg_buf_init(&text, STYLESHEET_MAX);
+    cg_report_init(&r, "doc.xml");
+    xmlDocPtr doc = load_doc();
+    CU_ASSERT_EQUAL_FATAL(compile(&text, "phases.sch", &opt, NULL, &err), CG_OK);
+    CU_ASSERT_EQUAL_FATAL(cg_schematron_load(&s, text.data, text.len, "phases.sch", &err), CG_OK);
+    /* a misspelt phase runs no pattern: that must not read as "no findings" */
+    cg_err_init(&err);
+    int rc = cg_schematron_run(s, doc, "nosuchphase", &r, 0, &err);
+    CU_ASSERT_NOT_EQUAL(rc, CG_OK);
+    CU_ASSERT_EQUAL(err.code, rc);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown Schematron phase 'nosuchphase'"));
+    CU_ASSERT_EQUAL(r.n, 0);
+    /* the same stylesheet still runs a phase it has */
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_schematron_run(s, doc, "errors", &r, 0, &err), CG_OK);
+    CU_ASSERT_EQUAL(r.n, 2);
+    cg_report_dispose(&r);
+    if (doc)
+        xmlFreeDoc(doc);
+    cg_schematron_free(s);
+    cg_buf_dispose(&text);
+    free(base);
+}
+
 /* ---- rules ----------------------------------------------------------------------------------- */
 
 static void
@@ -309,6 +345,25 @@ test_let(void)
         /* a rule-level let is evaluated per context node: only B2 satisfies $c = 'B2' */
         CU_ASSERT_EQUAL(count_id(&r, "rep-nested"), 1);
         CU_ASSERT_PTR_NOT_NULL(finding(&r, "rep-nested", OBS_B2));
+    }
+    cg_report_dispose(&r);
+}
+
+static void
+test_pattern_let(void)
+{
+    cg_report r;
+    if (run(&r, "pattern_let.sch", "#ALL") == CG_OK) {
+        /* the pattern's let is evaluated with the document root as context, so the rule on the
+         * section sees the document's code */
+        CU_ASSERT_EQUAL(r.n, 1);
+        const cg_finding *f = finding(&r, "pl-doc-code", SEC);
+        CU_ASSERT_PTR_NOT_NULL(f);
+        if (f) {
+            CU_ASSERT_STRING_EQUAL(f->message,
+                                   "The section's document code SHALL be 11506-3, not 34133-9.");
+            CU_ASSERT_EQUAL(f->line, LINE_SEC);
+        }
     }
     cg_report_dispose(&r);
 }
@@ -477,6 +532,32 @@ test_valueset_inlined(void)
 
 /* ---- key-indexed candidates ---------------------------------------------------------------- */
 
+/* Runs the fixture NAME with key-indexed candidates and in naive mode (every pattern walks the
+ * whole document, attributes included): both must find exactly EXPECTED (summary() lines). */
+static void
+keyed_and_naive_find(const char *name, const char *expected)
+{
+    cg_sch_options opt;
+    char *base;
+    cg_report keyed, naive;
+    options(&opt, &base);
+    int rk = run_opt(&keyed, name, &opt, "#ALL", 0);
+    opt.naive = 1;
+    int rn = run_opt(&naive, name, &opt, "#ALL", 0);
+    if (rk == CG_OK && rn == CG_OK) {
+        char *k = summary(&keyed), *n = summary(&naive);
+        CU_ASSERT_STRING_EQUAL(n, expected);
+        CU_ASSERT_STRING_EQUAL(k, expected);
+        if (strcmp(k, expected) != 0 || strcmp(n, expected) != 0)
+            fprintf(stderr, "\n%s keyed:\n%s\nnaive:\n%s\nexpected:\n%s", name, k, n, expected);
+        free(k);
+        free(n);
+    }
+    cg_report_dispose(&keyed);
+    cg_report_dispose(&naive);
+    free(base);
+}
+
 static void
 test_keyed_matches_naive(void)
 {
@@ -485,12 +566,11 @@ test_keyed_matches_naive(void)
     cg_buf text;
     cg_err err;
     cg_sch_stats stats;
-    cg_report keyed, naive;
     options(&opt, &base);
     cg_buf_init(&text, STYLESHEET_MAX);
 
     CU_ASSERT_EQUAL_FATAL(compile(&text, "keyed.sch", &opt, &stats, &err), CG_OK);
-    CU_ASSERT_EQUAL(stats.rules, 7);
+    CU_ASSERT_EQUAL(stats.rules, 9);
     CU_ASSERT(stats.keyed_rules > 0); /* the fast path is really taken */
     CU_ASSERT_PTR_NOT_NULL(strstr(text.data, "<xsl:key "));
     opt.naive = 1;
@@ -498,37 +578,55 @@ test_keyed_matches_naive(void)
     CU_ASSERT_EQUAL_FATAL(compile(&text, "keyed.sch", &opt, &stats, &err), CG_OK);
     CU_ASSERT_EQUAL(stats.keyed_rules, 0);
     CU_ASSERT_PTR_NULL(strstr(text.data, "<xsl:key "));
-
-    opt.naive = 0;
-    int rk = run_opt(&keyed, "keyed.sch", &opt, "#ALL", 0);
-    opt.naive = 1;
-    int rn = run_opt(&naive, "keyed.sch", &opt, "#ALL", 0);
-    if (rk == CG_OK && rn == CG_OK) {
-        char *k = summary(&keyed), *n = summary(&naive);
-        static const char expected[] =
-            "error k-entry2 " OBS_B2 " 24\n"
-            "error k-positional " OBS_D4 "/author[2] 44\n"
-            "error k-root-ext " OBS_B2 " 24\n"
-            "error k-template " OBS_A1 " 17\n"
-            "error k-template " OBS_B2 " 24\n"
-            "error k-template " OBS_C3 " 29\n"
-            "error k-two-first " OBS_A1 " 17\n"
-            "error k-two-first " OBS_B2 " 24\n"
-            "error k-two-first " OBS_C3 " 29\n"
-            "error k-two-second " OBS_D4 " 37\n"
-            "error k-union " SEC " 13\n"
-            "error k-union " OBS_D4 " 37\n";
-        CU_ASSERT_STRING_EQUAL(n, expected);
-        CU_ASSERT_STRING_EQUAL(k, n);
-        if (strcmp(k, n) != 0)
-            fprintf(stderr, "\nkeyed:\n%s\nnaive:\n%s", k, n);
-        free(k);
-        free(n);
-    }
-    cg_report_dispose(&keyed);
-    cg_report_dispose(&naive);
     cg_buf_dispose(&text);
     free(base);
+
+    keyed_and_naive_find("keyed.sch", "error k-entry2 " OBS_B2 " 24\n"
+                                      "error k-position-eq " OBS_D4 "/author[2] 44\n"
+                                      "error k-position-last " OBS_D4 "/author[2] 44\n"
+                                      "error k-positional " OBS_D4 "/author[2] 44\n"
+                                      "error k-root-ext " OBS_B2 " 24\n"
+                                      "error k-template " OBS_A1 " 17\n"
+                                      "error k-template " OBS_B2 " 24\n"
+                                      "error k-template " OBS_C3 " 29\n"
+                                      "error k-two-first " OBS_A1 " 17\n"
+                                      "error k-two-first " OBS_B2 " 24\n"
+                                      "error k-two-first " OBS_C3 " 29\n"
+                                      "error k-two-second " OBS_D4 " 37\n"
+                                      "error k-union " SEC " 13\n"
+                                      "error k-union " OBS_D4 " 37\n");
+}
+
+static void
+test_keyed_position_predicates(void)
+{
+    cg_sch_options opt;
+    char *base;
+    cg_report r;
+    options(&opt, &base);
+    for (int naive = 0; naive <= 1; naive++) {
+        opt.naive = naive;
+        if (run_opt(&r, "keyed.sch", &opt, "#ALL", 0) == CG_OK) {
+            /* position() counts among the same-named siblings, as in a match pattern; through
+             * the key's parent axis it would be 1: [position()=2] would take no author and
+             * [... and position()=last()] both */
+            CU_ASSERT_EQUAL(count_id(&r, "k-position-eq"), 1);
+            CU_ASSERT_PTR_NOT_NULL(finding(&r, "k-position-eq", OBS_D4 "/author[2]"));
+            CU_ASSERT_EQUAL(count_id(&r, "k-position-last"), 1);
+            CU_ASSERT_PTR_NOT_NULL(finding(&r, "k-position-last", OBS_D4 "/author[2]"));
+        }
+        cg_report_dispose(&r);
+    }
+    free(base);
+}
+
+static void
+test_naive_visits_attributes(void)
+{
+    /* an attribute rule context: naive mode walks attributes too, so it finds what the keyed
+     * candidates find */
+    keyed_and_naive_find("attribute.sch", "error attr-code " OBS_A1 "/value[1]/@code 20\n"
+                                          "error attr-code " OBS_B2 "/value[1]/@code 27\n");
 }
 
 static void
@@ -633,6 +731,82 @@ test_error_abstract_pattern(void)
 {
     expect_compile_error("err_abstract_pattern.sch", "schematron line 5:",
                          "abstract patterns (pattern 'p-abstract') are not supported");
+}
+
+static void
+test_error_let_declared_twice(void)
+{
+    /* schema- and pattern-level lets are both global variables: one name, one declaration */
+    expect_compile_error("err_let_twice.sch", "schematron line 8:", "let 'code' is declared twice");
+}
+
+static void
+test_error_let_named_phase(void)
+{
+    expect_compile_error("err_let_phase.sch", "schematron line 7:", "let 'phase'");
+}
+
+/* libxml2's reason for refusing an XPath expression, as it would print it. */
+static void
+keep_first_message(void *ctx, xmlErrorPtr e)
+{
+    cg_buf *b = ctx;
+    if (b->len == 0 && e && e->message)
+        cg_buf_puts(b, e->message);
+}
+
+static void
+test_error_invalid_xpath_quiet_with_reason(void)
+{
+    static const char bad[] = "cda:code[@code='1'"; /* the broken test in err_xpath.sch */
+    cg_buf why;
+    cg_buf_init(&why, 4096);
+    xmlSetStructuredErrorFunc(&why, keep_first_message);
+    xmlXPathCompExprPtr comp = xmlXPathCompile(BAD_CAST bad);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    CU_ASSERT_PTR_NULL(comp);
+    xmlXPathFreeCompExpr(comp);
+    while (why.len && (why.data[why.len - 1] == '\n' || why.data[why.len - 1] == ' '))
+        why.data[--why.len] = '\0';
+    CU_ASSERT_FATAL(why.len > 0);
+
+    /* compile with libxml2's default handlers and stderr sent to a file */
+    xmlSetGenericErrorFunc(NULL, NULL);
+    FILE *cap = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cap);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    CU_ASSERT_FATAL(saved >= 0);
+    dup2(fileno(cap), STDERR_FILENO);
+    cg_sch_options opt;
+    char *base;
+    cg_buf text;
+    cg_err err;
+    options(&opt, &base);
+    cg_buf_init(&text, STYLESHEET_MAX);
+    int rc = compile(&text, "err_xpath.sch", &opt, NULL, &err);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+
+    char printed[512];
+    rewind(cap);
+    size_t n = fread(printed, 1, sizeof printed - 1, cap);
+    printed[n] = '\0';
+    fclose(cap);
+    CU_ASSERT_EQUAL(n, 0); /* the reason is in the error, not on stderr */
+    if (n)
+        fprintf(stderr, "\nprinted on stderr: %s\n", printed);
+    CU_ASSERT_EQUAL(rc, CG_EINVAL);
+    char *reason = cg_xasprintf("not a valid XPath 1.0 expression (%s): %s", why.data, bad);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, reason));
+    if (strstr(err.msg, reason) == NULL)
+        fprintf(stderr, "\nwanted '%s' in: %s\n", reason, err.msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "schematron line 8:"));
+    free(reason);
+    cg_buf_dispose(&text);
+    cg_buf_dispose(&why);
+    free(base);
 }
 
 /* ---- the stylesheet without cdagate's extension functions --------------------------------- */
@@ -778,11 +952,13 @@ cg_test_register_sch_compile(void)
                 test_phase_warnings);
     CU_add_test(s, "phase #ALL runs every pattern", test_phase_all);
     CU_add_test(s, "no phase->severity map: errors", test_phase_without_severity_map);
+    CU_add_test(s, "unknown phase is an error, not an empty report", test_unknown_phase_is_error);
     CU_add_test(s, "abstract rule asserts fire in the extending rule's context",
                 test_abstract_rule_extends);
     CU_add_test(s, "first matching rule wins within a pattern, not across patterns",
                 test_first_match_rule_order);
     CU_add_test(s, "sch:let is evaluated per context node", test_let);
+    CU_add_test(s, "pattern-level sch:let: the document root as context", test_pattern_let);
     CU_add_test(s, "sch:report that succeeds is a finding", test_report_is_a_finding);
     CU_add_test(s, "value-of and sch:name in messages", test_value_of_and_name);
     CU_add_test(s, "diagnostics resolve to their text", test_diagnostics);
@@ -791,6 +967,9 @@ cg_test_register_sch_compile(void)
     CU_add_test(s, "document() value-set look-up is inlined and right", test_valueset_inlined);
     CU_add_test(s, "key-indexed rule contexts find what naive mode finds",
                 test_keyed_matches_naive);
+    CU_add_test(s, "position() and last() on the keyed step count siblings",
+                test_keyed_position_predicates);
+    CU_add_test(s, "naive mode visits attribute contexts", test_naive_visits_attributes);
     CU_add_test(s, "locations are 1-based same-name paths, lines are right",
                 test_locations_and_lines);
     CU_add_test(s, "compile error: root is not sch:schema", test_error_not_schematron);
@@ -799,6 +978,11 @@ cg_test_register_sch_compile(void)
     CU_add_test(s, "compile error: sch:extends to an unknown rule",
                 test_error_extends_unknown_rule);
     CU_add_test(s, "compile error: abstract pattern refused", test_error_abstract_pattern);
+    CU_add_test(s, "compile error: let declared at schema and pattern level",
+                test_error_let_declared_twice);
+    CU_add_test(s, "compile error: let named 'phase'", test_error_let_named_phase);
+    CU_add_test(s, "compile error: invalid XPath gives libxml2's reason, prints nothing",
+                test_error_invalid_xpath_quiet_with_reason);
     CU_add_test(s, "stylesheet runs on plain libxslt with the same locations",
                 test_runs_on_plain_libxslt);
 }

@@ -391,6 +391,28 @@ test_schematron_invalid(void)
 }
 
 static void
+test_unknown_phase(void)
+{
+    cg_validator_options o;
+    cg_report r;
+    cg_err err;
+    size_t len;
+    char *data = read_fixture("sch_invalid.xml", &len);
+    options(&o, profile);
+    o.phase = "nosuchphase";
+    cg_err_init(&err);
+    cg_report_init(&r, "sch_invalid.xml");
+    /* no pattern is in that phase: the check could not run, which is not "valid" */
+    int rc = cg_validate_memory(&o, data, len, &r, &err);
+    CU_ASSERT_NOT_EQUAL(rc, CG_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown Schematron phase 'nosuchphase'"));
+    CU_ASSERT_NOT_EQUAL(r.schematron, CG_CHECK_RAN);
+    CU_ASSERT_EQUAL(count_source(&r, CG_SRC_SCHEMATRON), 0);
+    cg_report_dispose(&r);
+    free(data);
+}
+
+static void
 test_not_well_formed(void)
 {
     cg_validator_options o;
@@ -701,6 +723,7 @@ cg_test_register_validator(void)
     CU_add_test(s, "valid document: no findings, both checks ran", test_valid_document);
     CU_add_test(s, "XML Schema error with line and location", test_xsd_invalid);
     CU_add_test(s, "Schematron assert fails; phase selects it", test_schematron_invalid);
+    CU_add_test(s, "unknown phase: the call fails, no empty report", test_unknown_phase);
     CU_add_test(s, "not well-formed: one XML finding with the line, checks skipped",
                 test_not_well_formed);
     CU_add_test(s, "entity declaration refused, nothing expanded", test_xxe_refused);

@@ -37,6 +37,22 @@ test_not_well_formed_names_line(void)
 }
 
 static void
+test_unclosed_element_first_error(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    /* <id> is never closed: libxml2 first reports the mismatch at </b> (line 4), then more
+     * errors down to "Premature end of data" at the end; the first is where the document goes
+     * wrong, and the message is that one */
+    CU_ASSERT_EQUAL(parse("<a>\n<b>\n<id>\n</b>\n</a>", NULL, &err, &d), CG_EINVAL);
+    CU_ASSERT_PTR_NULL(d);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "doc.xml:4: not well-formed XML: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "Opening and ending tag mismatch: id line 3 and b"));
+    CU_ASSERT_PTR_NULL(strstr(err.msg, "Premature end of data"));
+    CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
+}
+
+static void
 test_empty_document(void)
 {
     cg_err err;
@@ -141,6 +157,8 @@ cg_test_register_parse(void)
     CU_pSuite s = CU_add_suite("xml/parse", NULL, NULL);
     CU_add_test(s, "well-formed document keeps line numbers", test_well_formed);
     CU_add_test(s, "not well-formed: error names the line", test_not_well_formed_names_line);
+    CU_add_test(s, "unclosed element: the first error's line and message",
+                test_unclosed_element_first_error);
     CU_add_test(s, "empty document", test_empty_document);
     CU_add_test(s, "XXE entity declaration refused", test_xxe_refused);
     CU_add_test(s, "billion laughs refused, not expanded", test_billion_laughs_refused);
