@@ -26,14 +26,12 @@
 #include "xml/parse.h"
 #include "xml/xpath_scan.h"
 
-/* Where a finding is: cdagate's cg:location()/cg:line() when the processor has them (computed in
- * C, see schematron.c), otherwise the same path computed in XSLT. */
-#define LOCATION_ATTRS                                                                             \
-    "<xsl:choose><xsl:when test=\"function-available('cg:location')\">"                            \
-    "<xsl:attribute name=\"location\"><xsl:value-of select=\"cg:location()\"/></xsl:attribute>"    \
-    "<xsl:attribute name=\"cg:line\"><xsl:value-of select=\"cg:line()\"/></xsl:attribute>"         \
-    "</xsl:when><xsl:otherwise><xsl:attribute name=\"location\"><xsl:call-template "               \
-    "name=\"cg-location\"/></xsl:attribute></xsl:otherwise></xsl:choose>"
+/* Where a finding is. cdagate registers cg:location() (computed in C, see schematron.c) and
+ * the stylesheet it caches calls it in an attribute value template; a portable stylesheet
+ * (cg_sch_options.portable) computes the same path with an XSLT template instead. */
+#define LOCATION_NATIVE " location=\"{cg:location()}\">"
+#define LOCATION_PORTABLE                                                                          \
+    "><xsl:attribute name=\"location\"><xsl:call-template name=\"cg-location\"/></xsl:attribute>"
 
 #define PROFILE_FILE_MAX ((size_t)512 << 20)
 
@@ -511,6 +509,66 @@ is_space_literal(const char *s)
     return strcmp(s, "' '") == 0 || strcmp(s, "\" \"") == 0;
 }
 
+/* Selects the TEST elements whose ' '+@A+SEP+@B+' ' occurs in LIT exactly: every space-delimited
+ * token of LIT split at each SEP gives a pair (a, b), looked up as key(@A = a)[string(@B) = b];
+ * values with an inner space (which could span tokens) are found by a scan. NULL when the
+ * literal parts do not allow it (quotes, an empty or spaced separator). */
+static char *
+list_by_attribute_key(compiler *c, const char *sep, const char *test, const char *pred,
+                      const char *lit, const char *a_name, const char *sep_lit, const char *b_name)
+{
+    size_t sl = strlen(sep_lit), ll = strlen(lit);
+    if (sl < 3 || (sep_lit[0] != '\'' && sep_lit[0] != '"') || sep_lit[sl - 1] != sep_lit[0] ||
+        memchr(sep_lit + 1, sep_lit[0], sl - 2) || memchr(sep_lit + 1, ' ', sl - 2) ||
+        memchr(lit + 1, '\'', ll - 2))
+        return NULL;
+    char *sepv = cg_xstrndup(sep_lit + 1, sl - 2);
+    size_t sepl = strlen(sepv);
+    cg_strv as = {0}, bs = {0}; /* per distinct a: the or-list of b tests */
+    const char *body = lit + 1, *end = lit + ll - 1;
+    for (const char *q = body; q < end;) {
+        const char *sp = memchr(q, ' ', (size_t)(end - q));
+        if (sp == NULL)
+            break;
+        const char *t = sp + 1, *te = memchr(t, ' ', (size_t)(end - t));
+        if (te == NULL)
+            break;
+        for (const char *m = t; m + sepl <= te; m++) {
+            if (memcmp(m, sepv, sepl) != 0)
+                continue;
+            char *av = cg_xstrndup(t, (size_t)(m - t));
+            char *bv = cg_xstrndup(m + sepl, (size_t)(te - m - sepl));
+            size_t i = 0;
+            while (i < as.n && strcmp(as.v[i], av) != 0)
+                i++;
+            if (i == as.n) {
+                cg_strv_push(&as, av);
+                cg_strv_push(&bs, cg_xstrdup(""));
+            } else
+                free(av);
+            char *more = cg_xasprintf("%s%sstring(@%s)='%s'", bs.v[i], bs.v[i][0] ? " or " : "",
+                                      b_name, bv);
+            free(bs.v[i]);
+            bs.v[i] = more;
+            free(bv);
+        }
+        q = te;
+    }
+    char *use = cg_xasprintf("@%s", a_name);
+    size_t k = key_index(c, test, use);
+    free(use);
+    cg_buf out;
+    cg_buf_init(&out, (size_t)16 << 20);
+    for (size_t i = 0; i < as.n; i++)
+        cg_buf_printf(&out, "%skey('cg-k%zu','%s')[%s]", out.len ? " | " : "", k, as.v[i], bs.v[i]);
+    cg_buf_printf(&out, "%s%s%s[contains(@%s,' ') or contains(@%s,' ')][%s]", out.len ? " | " : "",
+                  sep[0] ? sep : "//", test, a_name, b_name, pred);
+    cg_strv_dispose(&as);
+    cg_strv_dispose(&bs);
+    free(sepv);
+    return cg_buf_detach(&out);
+}
+
 /* A rule context TEST[contains('LIT', concat(' ', ..., ' '))], the "is this (root, extension)
  * in my list" idiom: selected exactly through a key on the concat() value looked up with every
  * space-delimited token of LIT, plus a scan for the rare values with an inner space (which could
@@ -540,6 +598,15 @@ contains_list_candidates(compiler *c, const char *sep, const char *test, const c
     free(cargs);
     if (parts.n < 3 || !is_space_literal(parts.v[0]) || !is_space_literal(parts.v[parts.n - 1]))
         goto done;
+    /* The common shape concat(' ', @A, 'SEP', @B, ' '): look each listed A up in a key on @A
+     * and check B, which shares the key every templateId rule already uses. */
+    if (parts.n == 5 && parts.v[1][0] == '@' && cg_xpath_is_qname(parts.v[1] + 1) &&
+        parts.v[3][0] == '@' && cg_xpath_is_qname(parts.v[3] + 1)) {
+        res = list_by_attribute_key(c, sep, test, pred, lit, parts.v[1] + 1, parts.v[2],
+                                    parts.v[3] + 1);
+        if (res)
+            goto done;
+    }
     /* the tokens of LIT that have a space on both sides */
     size_t tidx = c->inline_sig.n + 1;
     cg_buf_printf(&c->head, "<xsl:variable name=\"cg-d%zu-rtf\">", tidx);
@@ -883,7 +950,8 @@ emit_check(compiler *c, cg_buf *b, xmlNodePtr n, const char *pattern_severity)
     if (flag)
         put_lit_attr(b, "flag", flag);
     put_lit_attr(b, "cg:severity", sev);
-    cg_buf_puts(b, ">" LOCATION_ATTRS "<svrl:text>");
+    cg_buf_puts(b, c->opt->portable ? LOCATION_PORTABLE : LOCATION_NATIVE);
+    cg_buf_puts(b, "<svrl:text>");
     emit_message(c, b, n);
     cg_buf_puts(b, "</svrl:text>");
     char *diags = attr(n, "diagnostics");

@@ -13,7 +13,7 @@
 #include "util/err.h"
 
 /* Bumped whenever the generated stylesheet changes, so cached stylesheets are recompiled. */
-#define CG_SCH_COMPILER_VERSION "cdagate-sch-9"
+#define CG_SCH_COMPILER_VERSION "cdagate-sch-10"
 
 /* The namespace of cdagate's own attributes on SVRL elements (cg:severity). */
 #define CG_SVRL_EXT_NS "urn:x-cdagate:svrl"
@@ -32,6 +32,9 @@ typedef struct cg_sch_options {
     /* Where a document() look-up that is not inlined points at run time, when not base_dir: a
      * relative path resolves against the compiled stylesheet's own location. */
     const char *link_base;
+    /* Portable: locations computed by an XSLT template, so any XSLT 1.0 processor with EXSLT
+     * runs the stylesheet; otherwise they come from cdagate's cg:location() (faster). */
+    int portable;
     /* Naive mode: every pattern visits the whole document (the ISO skeleton's strategy); kept for
      * cross-checking and benchmarks. */
     int naive;

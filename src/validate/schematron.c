@@ -22,8 +22,8 @@ struct cg_schematron {
     xsltStylesheetPtr style;
 };
 
-/* cg:location() and cg:line(): the context node's location path and line, computed in C (the
- * compiled stylesheet falls back to an XSLT template where these are not registered). */
+/* cg:location(): the context node's location path, computed in C; the compiled stylesheet
+ * calls it for every finding (a portable compilation uses an XSLT template instead). */
 static void
 fn_location(xmlXPathParserContextPtr ctxt, int nargs)
 {
@@ -38,24 +38,12 @@ fn_location(xmlXPathParserContextPtr ctxt, int nargs)
     cg_buf_dispose(&b);
 }
 
-static void
-fn_line(xmlXPathParserContextPtr ctxt, int nargs)
-{
-    if (nargs != 0) {
-        xmlXPathSetArityError(ctxt);
-        return;
-    }
-    xmlNodePtr n = ctxt->context->node;
-    xmlXPathReturnNumber(ctxt, n ? (double)xmlGetLineNo(n) : 0.0);
-}
-
 static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 
 static void
 register_functions(void)
 {
     xsltRegisterExtModuleFunction(BAD_CAST "location", BAD_CAST CG_SVRL_EXT_NS, fn_location);
-    xsltRegisterExtModuleFunction(BAD_CAST "line", BAD_CAST CG_SVRL_EXT_NS, fn_line);
 }
 
 /* libxslt reports stylesheet and transformation problems through a callback; keep the first
@@ -191,7 +179,6 @@ read_svrl(xmlDocPtr svrl, xmlDocPtr doc, cg_report *report)
         char *id = get_attr(n, "id", NULL);
         char *loc = get_attr(n, "location", NULL);
         char *sev = get_attr(n, "severity", CG_SVRL_EXT_NS);
-        char *line = get_attr(n, "line", CG_SVRL_EXT_NS);
         xmlChar *msg = NULL;
         for (xmlNodePtr t = n->children; t; t = t->next)
             if (t->type == XML_ELEMENT_NODE && xmlStrEqual(t->name, BAD_CAST "text")) {
@@ -201,14 +188,10 @@ read_svrl(xmlDocPtr svrl, xmlDocPtr doc, cg_report *report)
         char *noid = NULL;
         if (id == NULL)
             noid = cg_xasprintf("[no-id] pattern=%s", pattern ? pattern : "");
-        long lineno = line ? strtol(line, NULL, 10) : 0;
-        if (line == NULL && loc) {
-            xmlNodePtr at = cg_xml_path_resolve(doc, loc);
-            lineno = at ? xmlGetLineNo(at) : 0;
-        }
+        xmlNodePtr at = loc ? cg_xml_path_resolve(doc, loc) : NULL;
+        long lineno = at ? xmlGetLineNo(at) : 0;
         cg_report_add(report, severity_of(sev), CG_SRC_SCHEMATRON, id ? id : noid,
                       msg ? (const char *)msg : "", loc, lineno);
-        xmlFree(line);
         free(noid);
         xmlFree(id);
         xmlFree(loc);

@@ -47,7 +47,9 @@ cg_validate_memory(const cg_validator_options *o, const char *data, size_t len, 
     if (p)
         r->profile = cg_xstrdup(p->manifest.name);
 
-    if (cg_xml_parse(&doc, data, len, r->file, &o->limits, &perr) != CG_OK) {
+    cg_xml_limits limits = o->limits;
+    limits.read_only = 1; /* validation only reads the document */
+    if (cg_xml_parse(&doc, data, len, r->file, &limits, &perr) != CG_OK) {
         /* the parser's message starts with the file name; the report names the file already */
         const char *msg = perr.msg;
         size_t fl = strlen(r->file);

@@ -81,6 +81,7 @@ cg_xml_limits_default(cg_xml_limits *out)
 {
     out->max_bytes = CG_XML_DEFAULT_MAX_BYTES;
     out->max_depth = CG_XML_DEFAULT_MAX_DEPTH;
+    out->read_only = 0;
 }
 
 static void
@@ -164,9 +165,10 @@ cg_xml_parse(xmlDocPtr *out, const char *data, size_t len, const char *name,
     ctxt->sax->startElementNs = on_start;
     ctxt->sax->endElementNs = on_end;
     ctxt->sax->serror = on_error;
-    doc = xmlCtxtReadMemory(ctxt, data, (int)len, name, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                XML_PARSE_BIG_LINES);
+    int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES;
+    if (limits->read_only)
+        options |= XML_PARSE_COMPACT;
+    doc = xmlCtxtReadMemory(ctxt, data, (int)len, name, NULL, options);
     if (st.refused != CG_OK) {
         rc = cg_err_set(err, st.refused, "%s:%d: %s", name, xmlSAX2GetLineNumber(ctxt), st.why);
         goto done;

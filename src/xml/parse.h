@@ -16,6 +16,7 @@
 typedef struct cg_xml_limits {
     size_t max_bytes;   /* whole document */
     unsigned max_depth; /* element nesting */
+    int read_only;      /* the tree is never modified: small text nodes are stored compactly */
 } cg_xml_limits;
 
 /* Once per process, before threads start: libxml2/libxslt/EXSLT initialisation, a loader that

@@ -11,7 +11,7 @@ same_name_position(xmlNodePtr node)
 {
     unsigned pos = 1;
     for (xmlNodePtr s = node->prev; s; s = s->prev)
-        if (s->type == XML_ELEMENT_NODE && xmlStrEqual(s->name, node->name))
+        if (s->type == XML_ELEMENT_NODE && (s->name == node->name || xmlStrEqual(s->name, node->name)))
             pos++;
     return pos;
 }
@@ -22,8 +22,18 @@ put_element_path(cg_buf *out, xmlNodePtr node)
     if (node == NULL || node->type != XML_ELEMENT_NODE)
         return CG_OK;
     int rc = put_element_path(out, node->parent);
-    if (rc == CG_OK)
-        rc = cg_buf_printf(out, "/%s[%u]", (const char *)node->name, same_name_position(node));
+    if (rc != CG_OK)
+        return rc;
+    char num[16];
+    size_t n = sizeof num;
+    unsigned pos = same_name_position(node);
+    num[--n] = ']';
+    do
+        num[--n] = (char)('0' + pos % 10);
+    while ((pos /= 10) > 0 && n > 1);
+    num[--n] = '[';
+    if ((rc = cg_buf_putc(out, '/')) == CG_OK && (rc = cg_buf_puts(out, (const char *)node->name)) == CG_OK)
+        rc = cg_buf_append(out, num + n, sizeof num - n);
     return rc;
 }
 

@@ -870,33 +870,39 @@ svrl_number(xmlDocPtr svrl, const char *expr)
     return d;
 }
 
+/* The stylesheet cdagate caches takes locations from cg:location(); compiled with `portable`,
+ * the same schema runs on plain libxslt (no cdagate functions) with the same locations. */
 static void
 plain_libxslt_matches(const char *name)
 {
     cg_sch_options opt;
     char *base;
-    cg_buf text;
+    cg_buf text, native;
     cg_err err;
     cg_report r;
     options(&opt, &base);
     cg_buf_init(&text, STYLESHEET_MAX);
+    cg_buf_init(&native, STYLESHEET_MAX);
+    CU_ASSERT_EQUAL_FATAL(compile(&native, name, &opt, NULL, &err), CG_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(native.data, "cg:location()"));
+    opt.portable = 1;
     CU_ASSERT_EQUAL_FATAL(compile(&text, name, &opt, NULL, &err), CG_OK);
+    CU_ASSERT_PTR_NULL(strstr(text.data, "cg:location()"));
+    opt.portable = 0;
 
-    /* the reference: cg_schematron_run, with cg:location() and cg:line() */
+    /* the reference: cg_schematron_run on the native stylesheet */
     if (run_opt(&r, name, &opt, "#ALL", 1) != CG_OK || r.svrl == NULL) {
         CU_FAIL("cg_schematron_run");
         goto done;
     }
     CU_ASSERT(r.n > 0);
-    CU_ASSERT(svrl_number(r.svrl, "count(//svrl:failed-assert[@cg:line] | "
-                                  "//svrl:successful-report[@cg:line])") == (double)r.n);
+    for (size_t i = 0; i < r.n; i++)
+        CU_ASSERT(r.v[i].line > 0);
 
-    /* hide cdagate's functions (registered process-wide by cg_schematron_load) */
+    /* hide cdagate's function (registered process-wide by cg_schematron_load) */
     const xmlChar *ns = BAD_CAST CG_SVRL_EXT_NS;
     xmlXPathFunction loc_fn = xsltExtModuleFunctionLookup(BAD_CAST "location", ns);
-    xmlXPathFunction line_fn = xsltExtModuleFunctionLookup(BAD_CAST "line", ns);
     xsltUnregisterExtModuleFunction(BAD_CAST "location", ns);
-    xsltUnregisterExtModuleFunction(BAD_CAST "line", ns);
 
     xmlDocPtr sdoc = xmlReadMemory(text.data, (int)text.len, "plain.xsl", NULL, XML_PARSE_NONET);
     xsltStylesheetPtr style = sdoc ? xsltParseStylesheetDoc(sdoc) : NULL;
@@ -908,8 +914,6 @@ plain_libxslt_matches(const char *name)
         CU_ASSERT_STRING_EQUAL(plain, ours);
         if (strcmp(plain, ours) != 0)
             fprintf(stderr, "\nplain libxslt:\n%s\ncg_schematron_run:\n%s", plain, ours);
-        /* it really took the XSLT fallback: no cg:line without cg:line() */
-        CU_ASSERT(svrl_number(svrl, "count(//@cg:line)") == 0.0);
         CU_ASSERT(svrl_number(svrl, "count(//svrl:failed-assert | //svrl:successful-report)") ==
                   (double)r.n);
         free(plain);
@@ -925,11 +929,10 @@ plain_libxslt_matches(const char *name)
 
     if (loc_fn)
         xsltRegisterExtModuleFunction(BAD_CAST "location", ns, loc_fn);
-    if (line_fn)
-        xsltRegisterExtModuleFunction(BAD_CAST "line", ns, line_fn);
 done:
     cg_report_dispose(&r);
     cg_buf_dispose(&text);
+    cg_buf_dispose(&native);
     free(base);
 }
 
