@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/fs.h"
+#include "xml/memory.h"
 
 typedef struct parse_state {
     unsigned depth;
@@ -52,6 +53,7 @@ static xsltSecurityPrefsPtr security_prefs;
 void
 cg_xml_init(void)
 {
+    cg_xml_memory_install(); /* before libxml2 allocates anything */
     xmlInitParser();
     LIBXML_TEST_VERSION
     exsltRegisterAll();

@@ -39,6 +39,7 @@ main(void)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     cg_test_register_buf();
+    cg_test_register_memory();
     cg_test_register_parse();
     cg_test_register_path();
     cg_test_register_xpath_scan();

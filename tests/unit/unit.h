@@ -5,6 +5,7 @@
 #include <CUnit/Basic.h>
 
 void cg_test_register_buf(void);
+void cg_test_register_memory(void);
 void cg_test_register_parse(void);
 void cg_test_register_path(void);
 void cg_test_register_xpath_scan(void);
