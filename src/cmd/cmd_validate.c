@@ -117,7 +117,8 @@ collect_dir(const char *dir, char ***list, size_t *n, size_t *cap, int depth)
         names[nn++] = cg_fs_join(dir, e->d_name);
     }
     closedir(d);
-    qsort(names, nn, sizeof *names, cmp_str);
+    if (nn > 1)
+        qsort(names, nn, sizeof *names, cmp_str);
     for (size_t i = 0; i < nn; i++) {
         if (cg_fs_is_dir(names[i])) {
             if (collect_dir(names[i], list, n, cap, depth + 1) != 0)

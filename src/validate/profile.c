@@ -466,7 +466,8 @@ cg_profile_list(FILE *out, const char *profile_dir, cg_err *err)
         names[n++] = cg_xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_names);
     int listed = 0;
     for (size_t i = 0; i < n; i++) {
         char *dir = cg_fs_join(profile_dir, names[i]);

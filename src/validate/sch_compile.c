@@ -390,6 +390,41 @@ key_index(compiler *c, const char *match, const char *use)
     return idx;
 }
 
+/* 'QN' as '{namespace-uri}local-name' for cdagate's index functions, or NULL when its prefix
+ * is not declared. */
+static char *
+clark_name(const compiler *c, const char *qname)
+{
+    const char *colon = strchr(qname, ':');
+    if (colon == NULL)
+        return cg_xasprintf("{}%s", qname);
+    for (size_t i = 0; i < c->ns_prefix.n; i++)
+        if (strlen(c->ns_prefix.v[i]) == (size_t)(colon - qname) &&
+            strncmp(c->ns_prefix.v[i], qname, (size_t)(colon - qname)) == 0)
+            return strchr(c->ns_uri.v[i], '\'') ? NULL : cg_xasprintf("{%s}%s", c->ns_uri.v[i], colon + 1);
+    return NULL;
+}
+
+/* The nodes QN whose @attr is lit (parents = 0), or their parents, each once and in document
+ * order (parents = 1): cdagate's cg:children()/cg:parents() index functions in a native
+ * stylesheet, an xsl:key in a portable one. */
+static char *
+index_lookup(compiler *c, const char *qname, const char *attr_name, const char *lit, int parents)
+{
+    char *clark = c->opt->portable ? NULL : clark_name(c, qname);
+    if (clark) {
+        char *r = cg_xasprintf("cg:%s('%s','%s','%s')", parents ? "parents" : "children", clark,
+                               attr_name, lit);
+        free(clark);
+        return r;
+    }
+    char *use = cg_xasprintf("@%s", attr_name);
+    size_t idx = key_index(c, qname, use);
+    free(use);
+    return parents ? cg_xasprintf("key('cg-k%zu','%s')/..", idx, lit)
+                   : cg_xasprintf("key('cg-k%zu','%s')", idx, lit);
+}
+
 /* "@A='LIT'" or "'LIT'=@A": fills name and literal. */
 static int
 attr_equals_literal(const char *s, char **attr_out, char **lit_out)
@@ -448,14 +483,17 @@ keyed_predicate(compiler *c, const char *pred, char **first_out)
                 for (size_t m = 0; m < inner.n && !found; m++) {
                     char *an = NULL, *lit = NULL;
                     if (attr_equals_literal(inner.v[m], &an, &lit) && strchr(lit, '\'') == NULL) {
-                        char *use = cg_xasprintf("@%s", an);
-                        size_t idx = key_index(c, p.steps[0].test, use);
-                        free(use);
-                        found = cg_xasprintf("key('cg-k%zu','%s')", idx, lit);
+                        found = index_lookup(c, p.steps[0].test, an, lit, 1);
                         free(first);
-                        /* each parent once: from its first child with that value */
-                        first = cg_xasprintf("key('cg-k%zu','%s')[not(preceding-sibling::%s[@%s='%s'])]",
-                                             idx, lit, p.steps[0].test, an, lit);
+                        first = NULL;
+                        if (strncmp(found, "key(", 4) == 0) {
+                            /* each parent once: from its first child with that value */
+                            char *use = cg_xasprintf("@%s", an);
+                            size_t idx = key_index(c, p.steps[0].test, use);
+                            free(use);
+                            first = cg_xasprintf("key('cg-k%zu','%s')[not(preceding-sibling::%s[@%s='%s'])]",
+                                                 idx, lit, p.steps[0].test, an, lit);
+                        }
                     }
                     free(an);
                     free(lit);
@@ -554,13 +592,13 @@ list_by_attribute_key(compiler *c, const char *sep, const char *test, const char
         }
         q = te;
     }
-    char *use = cg_xasprintf("@%s", a_name);
-    size_t k = key_index(c, test, use);
-    free(use);
     cg_buf out;
     cg_buf_init(&out, (size_t)16 << 20);
-    for (size_t i = 0; i < as.n; i++)
-        cg_buf_printf(&out, "%skey('cg-k%zu','%s')[%s]", out.len ? " | " : "", k, as.v[i], bs.v[i]);
+    for (size_t i = 0; i < as.n; i++) {
+        char *look = index_lookup(c, test, a_name, as.v[i], 0);
+        cg_buf_printf(&out, "%s%s[%s]", out.len ? " | " : "", look, bs.v[i]);
+        free(look);
+    }
     cg_buf_printf(&out, "%s%s%s[contains(@%s,' ') or contains(@%s,' ')][%s]", out.len ? " | " : "",
                   sep[0] ? sep : "//", test, a_name, b_name, pred);
     cg_strv_dispose(&as);
@@ -797,8 +835,8 @@ alternative_candidates(compiler *c, const char *alt, char **loose, char **exact,
         int is_exact = k == 0 && p.steps[0].sep[0] == '\0';
         for (size_t q = 0; q < p.steps[k].preds.n; q++)
             is_exact &= predicate_is_boolean(p.steps[k].preds.v[q]);
-        cg_buf_printf(&lb, "(%s)/parent::%s", key, test);
-        cg_buf_printf(&eb, "(%s)/parent::%s", key, test);
+        cg_buf_printf(&lb, "(%s)[self::%s]", key, test);
+        cg_buf_printf(&eb, "(%s)[self::%s]", key, test);
         for (size_t q = 0; q < p.steps[k].preds.n; q++)
             cg_buf_printf(&eb, "[%s]", p.steps[k].preds.v[q]);
         for (size_t s = k + 1; s < p.n; s++) {
@@ -1141,7 +1179,8 @@ rule_candidates(compiler *c, rule_info *ri, cg_buf *loose)
         if (loose->len)
             cg_buf_puts(loose, " | ");
         cg_buf_puts(loose, l);
-        any_scan |= strncmp(l, "(key(", 5) != 0 && strncmp(l, "key(", 4) != 0;
+        any_scan |= strncmp(l, "(key(", 5) != 0 && strncmp(l, "key(", 4) != 0 &&
+                    strncmp(l, "(cg:", 4) != 0 && strncmp(l, "cg:", 3) != 0;
         ri->all_exact &= ai->exact != NULL;
         ai->chain_ok = alternative_chain(alts.v[a], &ai->chain) == 0;
         free(l);

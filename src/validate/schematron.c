@@ -1,6 +1,7 @@
 /* schematron: see schematron.h. */
 #include "validate/schematron.h"
 
+#include <libxml/hash.h>
 #include <libxml/xpathInternals.h>
 #include <libxslt/extensions.h>
 #include <libxslt/security.h>
@@ -38,12 +39,194 @@ fn_location(xmlXPathParserContextPtr ctxt, int nargs)
     cg_buf_dispose(&b);
 }
 
+/* cg:children('{uri}local', 'attr', 'value') and cg:parents(...): the elements of that name whose
+ * attribute has that value, or their parents (each once), in document order. The index behind
+ * them is built in one walk of the document on first use in a transformation and lives in the
+ * transformation's context; it replaces xsl:key, whose initialisation evaluates XPath for every
+ * node, and the parent-axis merge that key() results need. */
+typedef struct node_list {
+    xmlNodePtr *v;
+    int n, cap;
+} node_list;
+
+typedef struct value_entry {
+    node_list children, parents;
+} value_entry;
+
+typedef struct attr_index {
+    char *name; /* "{uri}local" */
+    char *attr;
+    xmlHashTablePtr by_value;
+} attr_index;
+
+#define MAX_INDEXES 16
+
+typedef struct run_state {
+    xmlDocPtr doc;
+    attr_index idx[MAX_INDEXES];
+    int nidx;
+} run_state;
+
+static void
+list_add(node_list *l, xmlNodePtr n)
+{
+    if (l->n == l->cap) {
+        size_t cap = (size_t)l->cap;
+        l->v = cg_xgrow(l->v, &cap, (size_t)l->n + 1, sizeof *l->v);
+        l->cap = (int)cap;
+    }
+    l->v[l->n++] = n;
+}
+
+static void
+free_entry(void *payload, const xmlChar *name)
+{
+    (void)name;
+    value_entry *e = payload;
+    free(e->children.v);
+    free(e->parents.v);
+    free(e);
+}
+
+static const xmlChar *
+attr_text(xmlAttrPtr a)
+{
+    xmlNodePtr t = a->children;
+    if (t == NULL)
+        return BAD_CAST "";
+    if (t->next == NULL && t->type == XML_TEXT_NODE)
+        return t->content;
+    return NULL; /* entity references or several nodes: take the slow path */
+}
+
+static void
+build_index(attr_index *ix, xmlDocPtr doc, const char *uri, const char *local, const char *attr)
+{
+    ix->by_value = xmlHashCreate(256);
+    xmlXPathOrderDocElems(doc); /* makes document-order comparisons O(1) for the sorts below */
+    xmlNodePtr n = xmlDocGetRootElement(doc);
+    while (n) {
+        if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST local) &&
+            (n->ns ? xmlStrEqual(n->ns->href, BAD_CAST uri) : *uri == '\0')) {
+            for (xmlAttrPtr a = n->properties; a; a = a->next) {
+                if (a->ns != NULL || !xmlStrEqual(a->name, BAD_CAST attr))
+                    continue;
+                xmlChar *owned = NULL;
+                const xmlChar *v = attr_text(a);
+                if (v == NULL)
+                    v = owned = xmlNodeGetContent((xmlNodePtr)a);
+                value_entry *e = xmlHashLookup(ix->by_value, v);
+                if (e == NULL) {
+                    e = cg_xcalloc(1, sizeof *e);
+                    xmlHashAddEntry(ix->by_value, v, e);
+                }
+                list_add(&e->children, n);
+                xmlNodePtr p = n->parent; /* consecutive repeats dropped here, the rest at lookup */
+                if (p && p->type == XML_ELEMENT_NODE &&
+                    (e->parents.n == 0 || e->parents.v[e->parents.n - 1] != p))
+                    list_add(&e->parents, p);
+                xmlFree(owned);
+                break;
+            }
+        }
+        /* next element in document order */
+        if (n->children && n->type == XML_ELEMENT_NODE) {
+            n = n->children;
+            continue;
+        }
+        while (n && n->next == NULL)
+            n = n->parent && n->parent->type == XML_ELEMENT_NODE ? n->parent : NULL;
+        if (n)
+            n = n->next;
+    }
+}
+
+static void
+index_function(xmlXPathParserContextPtr ctxt, int nargs, int parents)
+{
+    if (nargs != 3) {
+        xmlXPathSetArityError(ctxt);
+        return;
+    }
+    xmlChar *value = xmlXPathPopString(ctxt);
+    xmlChar *attr = xmlXPathPopString(ctxt);
+    xmlChar *name = xmlXPathPopString(ctxt);
+    xsltTransformContextPtr tctxt = xsltXPathGetTransformContext(ctxt);
+    run_state *st = tctxt ? tctxt->_private : NULL;
+    xmlNodeSetPtr out = xmlXPathNodeSetCreate(NULL);
+    const char *nm = (const char *)name, *close = nm ? strchr(nm, '}') : NULL;
+    if (st == NULL || value == NULL || attr == NULL || nm == NULL || nm[0] != '{' || close == NULL ||
+        ctxt->context->doc != st->doc) {
+        xmlXPathSetError(ctxt, XPATH_INVALID_ARITY);
+        goto done;
+    }
+    attr_index *ix = NULL;
+    for (int i = 0; i < st->nidx && ix == NULL; i++)
+        if (strcmp(st->idx[i].name, nm) == 0 && strcmp(st->idx[i].attr, (const char *)attr) == 0)
+            ix = &st->idx[i];
+    if (ix == NULL && st->nidx < MAX_INDEXES) {
+        ix = &st->idx[st->nidx++];
+        ix->name = cg_xstrdup(nm);
+        ix->attr = cg_xstrdup((const char *)attr);
+        char *uri = cg_xstrndup(nm + 1, (size_t)(close - nm - 1));
+        build_index(ix, st->doc, uri, close + 1, (const char *)attr);
+        free(uri);
+    }
+    if (ix == NULL) {
+        xmlXPathSetError(ctxt, XPATH_MEMORY_ERROR);
+        goto done;
+    }
+    value_entry *e = xmlHashLookup(ix->by_value, value);
+    node_list *l = e ? (parents ? &e->parents : &e->children) : NULL;
+    for (int i = 0; l && i < l->n; i++)
+        xmlXPathNodeSetAddUnique(out, l->v[i]);
+    if (parents && out->nodeNr > 1) {
+        /* a parent can come after a descendant found first, or twice when its matching children
+         * are not adjacent: sort into document order and drop the repeats */
+        xmlXPathNodeSetSort(out);
+        int w = 1;
+        for (int r = 1; r < out->nodeNr; r++)
+            if (out->nodeTab[r] != out->nodeTab[w - 1])
+                out->nodeTab[w++] = out->nodeTab[r];
+        out->nodeNr = w;
+    }
+done:
+    valuePush(ctxt, xmlXPathWrapNodeSet(out));
+    xmlFree(value);
+    xmlFree(attr);
+    xmlFree(name);
+}
+
+static void
+fn_children(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    index_function(ctxt, nargs, 0);
+}
+
+static void
+fn_parents(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    index_function(ctxt, nargs, 1);
+}
+
+static void
+run_state_dispose(run_state *st)
+{
+    for (int i = 0; i < st->nidx; i++) {
+        free(st->idx[i].name);
+        free(st->idx[i].attr);
+        xmlHashFree(st->idx[i].by_value, free_entry);
+    }
+}
+
 static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 
 static void
 register_functions(void)
 {
     xsltRegisterExtModuleFunction(BAD_CAST "location", BAD_CAST CG_SVRL_EXT_NS, fn_location);
+    xsltRegisterExtModuleFunction(BAD_CAST "children", BAD_CAST CG_SVRL_EXT_NS, fn_children);
+    xsltRegisterExtModuleFunction(BAD_CAST "parents", BAD_CAST CG_SVRL_EXT_NS, fn_parents);
 }
 
 /* libxslt reports stylesheet and transformation problems through a callback; keep the first
@@ -226,7 +409,11 @@ cg_schematron_run(const cg_schematron *s, xmlDocPtr doc, const char *phase, cg_r
     xmlStructuredErrorFunc saved = xmlStructuredError;
     void *saved_ctx = xmlStructuredErrorContext;
     xmlSetStructuredErrorFunc(&msgs, collect_xpath_error);
+    run_state st = {.doc = doc};
+    ctxt->_private = &st;
     svrl = xsltApplyStylesheetUser(s->style, doc, params, NULL, NULL, ctxt);
+    ctxt->_private = NULL;
+    run_state_dispose(&st);
     xmlSetStructuredErrorFunc(saved_ctx, saved);
     int state = ctxt->state;
     xsltFreeTransformContext(ctxt);
