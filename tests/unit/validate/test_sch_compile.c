@@ -539,21 +539,29 @@ keyed_and_naive_find(const char *name, const char *expected)
 {
     cg_sch_options opt;
     char *base;
-    cg_report keyed, naive;
+    cg_report keyed, portable, naive;
     options(&opt, &base);
-    int rk = run_opt(&keyed, name, &opt, "#ALL", 0);
+    int rk = run_opt(&keyed, name, &opt, "#ALL", 0); /* index functions */
+    opt.portable = 1;
+    int rp = run_opt(&portable, name, &opt, "#ALL", 0); /* xsl:key */
+    opt.portable = 0;
     opt.naive = 1;
     int rn = run_opt(&naive, name, &opt, "#ALL", 0);
-    if (rk == CG_OK && rn == CG_OK) {
-        char *k = summary(&keyed), *n = summary(&naive);
+    CU_ASSERT(rk == CG_OK && rp == CG_OK && rn == CG_OK);
+    if (rk == CG_OK && rp == CG_OK && rn == CG_OK) {
+        char *k = summary(&keyed), *p = summary(&portable), *n = summary(&naive);
         CU_ASSERT_STRING_EQUAL(n, expected);
         CU_ASSERT_STRING_EQUAL(k, expected);
-        if (strcmp(k, expected) != 0 || strcmp(n, expected) != 0)
-            fprintf(stderr, "\n%s keyed:\n%s\nnaive:\n%s\nexpected:\n%s", name, k, n, expected);
+        CU_ASSERT_STRING_EQUAL(p, expected);
+        if (strcmp(k, expected) != 0 || strcmp(n, expected) != 0 || strcmp(p, expected) != 0)
+            fprintf(stderr, "\n%s keyed:\n%s\nportable:\n%s\nnaive:\n%s\nexpected:\n%s", name, k,
+                    p, n, expected);
         free(k);
+        free(p);
         free(n);
     }
     cg_report_dispose(&keyed);
+    cg_report_dispose(&portable);
     cg_report_dispose(&naive);
     free(base);
 }
@@ -572,7 +580,15 @@ test_keyed_matches_naive(void)
     CU_ASSERT_EQUAL_FATAL(compile(&text, "keyed.sch", &opt, &stats, &err), CG_OK);
     CU_ASSERT_EQUAL(stats.rules, 9);
     CU_ASSERT(stats.keyed_rules > 0); /* the fast path is really taken */
+    /* native: cdagate's index functions; portable: the same candidates through xsl:key */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text.data, "cg:parents('{urn:hl7-org:v3}templateId','root',"));
+    CU_ASSERT_PTR_NULL(strstr(text.data, "<xsl:key "));
+    opt.portable = 1;
+    cg_buf_reset(&text);
+    CU_ASSERT_EQUAL_FATAL(compile(&text, "keyed.sch", &opt, &stats, &err), CG_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(text.data, "<xsl:key "));
+    CU_ASSERT_PTR_NULL(strstr(text.data, "cg:parents("));
+    opt.portable = 0;
     opt.naive = 1;
     cg_buf_reset(&text);
     CU_ASSERT_EQUAL_FATAL(compile(&text, "keyed.sch", &opt, &stats, &err), CG_OK);
