@@ -781,6 +781,43 @@ put_step(cg_buf *b, const cg_xpath_step *st, int with_preds)
         cg_buf_printf(b, "[%s]", st->preds.v[q]);
 }
 
+/* The condition, seen from step k of a relative pattern, that its ancestors match steps 0..k-1:
+ * parent::T[preds][parent::...] (ancestor:: where steps are joined by //). NULL when a step
+ * has a positional predicate or a test that is not an element name. */
+static char *
+ancestor_condition(const cg_xpath_path *p, size_t k)
+{
+    cg_buf b;
+    cg_buf_init(&b, (size_t)16 << 20);
+    size_t open = 0;
+    for (size_t j = k; j-- > 0;) {
+        const char *t = p->steps[j].test;
+        if (strncmp(t, "child::", 7) == 0)
+            t += 7;
+        if (!is_element_test(t))
+            goto fail;
+        for (size_t q = 0; q < p->steps[j].preds.n; q++)
+            if (!predicate_is_boolean(p->steps[j].preds.v[q]))
+                goto fail;
+        const char *axis = strcmp(p->steps[j + 1].sep, "/") == 0 ? "parent" : "ancestor";
+        cg_buf_printf(&b, "%s%s::%s", open ? "[" : "", axis, t);
+        if (open)
+            open++;
+        else
+            open = 1;
+        for (size_t q = 0; q < p->steps[j].preds.n; q++)
+            cg_buf_printf(&b, "[%s]", p->steps[j].preds.v[q]);
+    }
+    if (strcmp(p->steps[0].sep, "/") == 0)
+        goto fail; /* absolute patterns are not analysed */
+    for (size_t i = 1; i < open; i++)
+        cg_buf_putc(&b, ']');
+    return cg_buf_detach(&b);
+fail:
+    cg_buf_dispose(&b);
+    return NULL;
+}
+
 /* Expressions for the nodes one pattern alternative matches: *loose selects a superset (the
  * rule's template then checks the match), *exact (or NULL) selects exactly the matched nodes. */
 static void
@@ -832,13 +869,22 @@ alternative_candidates(compiler *c, const char *alt, char **loose, char **exact,
         const char *test = p.steps[k].test;
         if (strncmp(test, "child::", 7) == 0)
             test += 7;
-        int is_exact = k == 0 && p.steps[0].sep[0] == '\0';
+        int is_exact = strcmp(p.steps[0].sep, "/") != 0 || k == 0;
         for (size_t q = 0; q < p.steps[k].preds.n; q++)
             is_exact &= predicate_is_boolean(p.steps[k].preds.v[q]);
         cg_buf_printf(&lb, "(%s)[self::%s]", key, test);
         cg_buf_printf(&eb, "(%s)[self::%s]", key, test);
         for (size_t q = 0; q < p.steps[k].preds.n; q++)
             cg_buf_printf(&eb, "[%s]", p.steps[k].preds.v[q]);
+        /* the steps before the keyed one constrain its ancestors: say so as a predicate */
+        char *up = NULL;
+        if (k > 0 && is_exact) {
+            up = ancestor_condition(&p, k);
+            is_exact = up != NULL;
+        } else if (k == 0 && strcmp(p.steps[0].sep, "/") == 0)
+            up = cg_xstrdup("not(parent::*)");
+        if (up)
+            cg_buf_printf(&eb, "[%s]", up);
         for (size_t s = k + 1; s < p.n; s++) {
             put_step(&lb, &p.steps[s], 0);
             put_step(&eb, &p.steps[s], 1);
@@ -854,12 +900,15 @@ alternative_candidates(compiler *c, const char *alt, char **loose, char **exact,
             cg_buf_printf(&ib, "parent::%s", test);
             for (size_t q = 0; q < p.steps[k].preds.n; q++)
                 cg_buf_printf(&ib, "[%s]", p.steps[k].preds.v[q]);
+            if (up)
+                cg_buf_printf(&ib, "[%s]", up);
             for (size_t s = k + 1; s < p.n; s++)
                 put_step(&ib, &p.steps[s], 1);
             *outer = first;
             first = NULL;
             *inner = cg_buf_detach(&ib);
         }
+        free(up);
         free(key);
     } else {
         if (p.steps[0].sep[0] == '\0')
@@ -1140,7 +1189,28 @@ alternative_chain(const char *alt, cg_strv *out)
             break;
         }
         const char *colon = strchr(t, ':');
-        cg_strv_push(out, cg_xstrdup(colon ? colon + 1 : t));
+        /* the local name, then the step's @attr='literal' requirements: "name\001a=v\001..." */
+        cg_buf e;
+        cg_buf_init(&e, (size_t)1 << 20);
+        cg_buf_puts(&e, colon ? colon + 1 : t);
+        for (size_t q = 0; q < p.steps[i].preds.n; q++) {
+            cg_strv conj = {0}, disj = {0};
+            cg_xpath_split_word(&disj, p.steps[i].preds.v[q], "or");
+            size_t ndisj = disj.n;
+            cg_strv_dispose(&disj);
+            if (ndisj > 1)
+                continue; /* 'or' binds looser than 'and': no requirement to read off */
+            cg_xpath_split_word(&conj, p.steps[i].preds.v[q], "and");
+            for (size_t m = 0; m < conj.n; m++) {
+                char *an = NULL, *lit = NULL;
+                if (attr_equals_literal(conj.v[m], &an, &lit))
+                    cg_buf_printf(&e, "\001%s=%s", an, lit);
+                free(an);
+                free(lit);
+            }
+            cg_strv_dispose(&conj);
+        }
+        cg_strv_push(out, cg_buf_detach(&e));
         if (strcmp(p.steps[i].sep, "/") != 0)
             break;
     }
@@ -1151,12 +1221,32 @@ alternative_chain(const char *alt, cg_strv *out)
 /* Can two alternatives never match the same node? True when at some depth both require an
  * element and the names differ. */
 static int
+steps_exclusive(const char *x, const char *y)
+{
+    size_t xn = strcspn(x, "\001"), yn = strcspn(y, "\001");
+    if (xn != yn || strncmp(x, y, xn) != 0)
+        return 1; /* different names */
+    /* the same attribute required to have two different values */
+    for (const char *a = strchr(x, '\001'); a; a = strchr(a + 1, '\001')) {
+        const char *eq = strchr(a + 1, '=');
+        size_t alen = (size_t)(eq - a - 1), vlen = strcspn(eq + 1, "\001");
+        for (const char *b = strchr(y, '\001'); b; b = strchr(b + 1, '\001')) {
+            const char *eq2 = strchr(b + 1, '=');
+            if ((size_t)(eq2 - b - 1) == alen && strncmp(a + 1, b + 1, alen) == 0 &&
+                (strcspn(eq2 + 1, "\001") != vlen || strncmp(eq + 1, eq2 + 1, vlen) != 0))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int
 alternatives_disjoint(const alt_info *a, const alt_info *b)
 {
     if (!a->chain_ok || !b->chain_ok)
         return 0;
     for (size_t i = 0; i < a->chain.n && i < b->chain.n; i++)
-        if (strcmp(a->chain.v[i], b->chain.v[i]) != 0)
+        if (steps_exclusive(a->chain.v[i], b->chain.v[i]))
             return 1;
     return 0;
 }
@@ -1343,6 +1433,16 @@ emit_pattern(compiler *c, xmlNodePtr pat, unsigned mode)
         if (c->opt->naive)
             cg_buf_printf(c->current, "<xsl:apply-templates select=\"/\" mode=\"M%u\"/>", mode);
         else if (cand.len) {
+            /* exact candidates where every rule has them: fewer nodes to match templates on */
+            int all_exact = 1;
+            for (size_t i = 0; i < nrules; i++)
+                all_exact &= rules[i].all_exact;
+            if (all_exact) {
+                cg_buf_reset(&cand);
+                for (size_t i = 0; i < nrules; i++)
+                    for (size_t a = 0; a < rules[i].nalts; a++)
+                        cg_buf_printf(&cand, "%s%s", cand.len ? " | " : "", rules[i].alts[a].exact);
+            }
             check_xpath(c, pat, cand.data);
             cg_buf_puts(c->current, "<xsl:apply-templates");
             put_attr(c->current, "select", cand.data);

@@ -578,7 +578,7 @@ test_keyed_matches_naive(void)
     cg_buf_init(&text, STYLESHEET_MAX);
 
     CU_ASSERT_EQUAL_FATAL(compile(&text, "keyed.sch", &opt, &stats, &err), CG_OK);
-    CU_ASSERT_EQUAL(stats.rules, 9);
+    CU_ASSERT_EQUAL(stats.rules, 14);
     CU_ASSERT(stats.keyed_rules > 0); /* the fast path is really taken */
     /* native: cdagate's index functions; portable: the same candidates through xsl:key */
     CU_ASSERT_PTR_NOT_NULL(strstr(text.data, "cg:parents('{urn:hl7-org:v3}templateId','root',"));
@@ -597,7 +597,11 @@ test_keyed_matches_naive(void)
     cg_buf_dispose(&text);
     free(base);
 
-    keyed_and_naive_find("keyed.sch", "error k-entry2 " OBS_B2 " 24\n"
+    keyed_and_naive_find("keyed.sch", "error k-deep " OBS_A1 " 17\n"
+                                      "error k-deep " OBS_B2 " 24\n"
+                                      "error k-entry2 " OBS_B2 " 24\n"
+                                      "error k-excl-comp " OBS_B2 "/entryRelationship[1] 28\n"
+                                      "error k-ovl-first " OBS_B2 "/entryRelationship[1] 28\n"
                                       "error k-position-eq " OBS_D4 "/author[2] 44\n"
                                       "error k-position-last " OBS_D4 "/author[2] 44\n"
                                       "error k-positional " OBS_D4 "/author[2] 44\n"
