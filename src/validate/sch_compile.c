@@ -57,7 +57,9 @@ typedef struct compiler {
     cg_strv group_test;  /* distinct $phase tests, in first-use order */
     cg_buf *group_body;  /* the patterns under each test */
     size_t group_cap;
+    cg_buf *group_active; /* the svrl:active-pattern elements of each group */
     cg_buf *current;     /* where the pattern being compiled writes */
+    const char *pattern_id; /* of the pattern being compiled */
     int rc;
 } compiler;
 
@@ -1032,6 +1034,8 @@ emit_check(compiler *c, cg_buf *b, xmlNodePtr n, const char *pattern_severity)
     put_lit_attr(b, "test", test);
     if (id)
         put_lit_attr(b, "id", id);
+    else if (c->pattern_id)
+        put_lit_attr(b, "cg:pattern", c->pattern_id); /* names an assert that has no id */
     if (role)
         put_lit_attr(b, "role", role);
     if (flag)
@@ -1380,14 +1384,20 @@ emit_pattern(compiler *c, xmlNodePtr pat, unsigned mode)
     while (g < c->group_test.n && strcmp(c->group_test.v[g], test.data) != 0)
         g++;
     if (g == c->group_test.n) {
+        size_t cap = c->group_cap;
         cg_strv_push(&c->group_test, cg_xstrdup(test.data));
         c->group_body = cg_xgrow(c->group_body, &c->group_cap, g + 1, sizeof *c->group_body);
+        c->group_active = cg_xgrow(c->group_active, &cap, g + 1, sizeof *c->group_active);
         cg_buf_init(&c->group_body[g], (size_t)256 << 20);
+        cg_buf_init(&c->group_active[g], (size_t)64 << 20);
     }
     c->current = &c->group_body[g];
-    cg_buf_puts(c->current, "<svrl:active-pattern");
-    put_lit_attr(c->current, "id", pid);
-    cg_buf_puts(c->current, "/>");
+    c->pattern_id = pid;
+    /* listed together at the head of the group, and only when SVRL is wanted ($cg-svrl):
+     * 433 result elements per document are not free */
+    cg_buf_puts(&c->group_active[g], "<svrl:active-pattern");
+    put_lit_attr(&c->group_active[g], "id", pid);
+    cg_buf_puts(&c->group_active[g], "/>");
     for (size_t i = 0; i < nrules; i++) {
         rule_info *ri = &rules[i];
         if (direct && rules_disjoint(ri, ri)) {
@@ -1451,6 +1461,7 @@ emit_pattern(compiler *c, xmlNodePtr pat, unsigned mode)
     }
     cg_buf_puts(c->current, "\n");
     c->current = NULL;
+    c->pattern_id = NULL;
     c->stats->patterns++;
 done:
     for (size_t i = 0; i < nrules; i++)
@@ -1610,6 +1621,7 @@ cg_sch_compile(cg_buf *out, xmlDocPtr sch, const cg_sch_options *opt, cg_sch_sta
     for (size_t i = 0; i < c.ns_prefix.n; i++)
         cg_buf_printf(out, " %s", c.ns_prefix.v[i]);
     cg_buf_puts(out, "\">\n<xsl:output method=\"xml\" encoding=\"UTF-8\" indent=\"no\"/>\n");
+    cg_buf_puts(out, "<xsl:param name=\"cg-svrl\" select=\"true()\"/>\n");
     cg_buf_puts(out, "<xsl:param name=\"phase\"");
     char *ph = cg_xasprintf("'%s'", default_phase ? default_phase : "#ALL");
     put_attr(out, "select", ph);
@@ -1659,7 +1671,9 @@ cg_sch_compile(cg_buf *out, xmlDocPtr sch, const cg_sch_options *opt, cg_sch_sta
     for (size_t g = 0; g < c.group_test.n; g++) {
         cg_buf_puts(out, "<xsl:if");
         put_attr(out, "test", c.group_test.v[g]);
-        cg_buf_puts(out, ">\n");
+        cg_buf_puts(out, "><xsl:if test=\"$cg-svrl\">");
+        cg_buf_append(out, c.group_active[g].data ? c.group_active[g].data : "", c.group_active[g].len);
+        cg_buf_puts(out, "</xsl:if>\n");
         cg_buf_append(out, c.group_body[g].data ? c.group_body[g].data : "", c.group_body[g].len);
         cg_buf_puts(out, "</xsl:if>\n");
     }
@@ -1678,9 +1692,12 @@ done:
     cg_strv_dispose(&c.key_sig);
     cg_strv_dispose(&c.inline_sig);
     cg_strv_dispose(&c.phase_ids);
-    for (size_t g = 0; g < c.group_test.n; g++)
+    for (size_t g = 0; g < c.group_test.n; g++) {
         cg_buf_dispose(&c.group_body[g]);
+        cg_buf_dispose(&c.group_active[g]);
+    }
     free(c.group_body);
+    free(c.group_active);
     cg_strv_dispose(&c.group_test);
     cg_buf_dispose(&c.head);
     cg_buf_dispose(&c.rules);

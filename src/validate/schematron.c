@@ -148,9 +148,11 @@ index_function(xmlXPathParserContextPtr ctxt, int nargs, int parents)
         xmlXPathSetArityError(ctxt);
         return;
     }
-    xmlChar *value = xmlXPathPopString(ctxt);
-    xmlChar *attr = xmlXPathPopString(ctxt);
-    xmlChar *name = xmlXPathPopString(ctxt);
+    /* the arguments are string literals: use their values without copying them again */
+    xmlXPathObjectPtr ov = valuePop(ctxt), oa = valuePop(ctxt), on = valuePop(ctxt);
+    const xmlChar *value = ov && ov->type == XPATH_STRING ? ov->stringval : NULL;
+    const xmlChar *attr = oa && oa->type == XPATH_STRING ? oa->stringval : NULL;
+    const xmlChar *name = on && on->type == XPATH_STRING ? on->stringval : NULL;
     xsltTransformContextPtr tctxt = xsltXPathGetTransformContext(ctxt);
     run_state *st = tctxt ? tctxt->_private : NULL;
     xmlNodeSetPtr out = xmlXPathNodeSetCreate(NULL);
@@ -192,9 +194,9 @@ index_function(xmlXPathParserContextPtr ctxt, int nargs, int parents)
     }
 done:
     valuePush(ctxt, xmlXPathWrapNodeSet(out));
-    xmlFree(value);
-    xmlFree(attr);
-    xmlFree(name);
+    xmlXPathFreeObject(ov);
+    xmlXPathFreeObject(oa);
+    xmlXPathFreeObject(on);
 }
 
 static void
@@ -369,8 +371,11 @@ read_svrl(xmlDocPtr svrl, xmlDocPtr doc, cg_report *report)
                 break;
             }
         char *noid = NULL;
-        if (id == NULL)
-            noid = cg_xasprintf("[no-id] pattern=%s", pattern ? pattern : "");
+        if (id == NULL) {
+            char *pat = get_attr(n, "pattern", CG_SVRL_EXT_NS);
+            noid = cg_xasprintf("[no-id] pattern=%s", pat ? pat : pattern ? pattern : "");
+            xmlFree(pat);
+        }
         xmlNodePtr at = loc ? cg_xml_path_resolve(doc, loc) : NULL;
         long lineno = at ? xmlGetLineNo(at) : 0;
         cg_report_add(report, severity_of(sev), CG_SRC_SCHEMATRON, id ? id : noid,
@@ -393,7 +398,7 @@ cg_schematron_run(const cg_schematron *s, xmlDocPtr doc, const char *phase, cg_r
     xslt_msgs msgs;
     cg_buf_init(&msgs.text, 8192);
     char *quoted = cg_xasprintf("'%s'", phase ? phase : "#ALL");
-    const char *params[] = {"phase", quoted, NULL};
+    const char *params[] = {"phase", quoted, "cg-svrl", keep_svrl ? "true()" : "false()", NULL};
     if (strchr(phase ? phase : "", '\'')) {
         rc = cg_err_set(err, CG_EINVAL, "phase name may not contain a quote");
         goto done;
