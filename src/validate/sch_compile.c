@@ -601,8 +601,14 @@ list_by_attribute_key(compiler *c, const char *sep, const char *test, const char
         cg_buf_printf(&out, "%s%s[%s]", out.len ? " | " : "", look, bs.v[i]);
         free(look);
     }
-    cg_buf_printf(&out, "%s%s%s[contains(@%s,' ') or contains(@%s,' ')][%s]", out.len ? " | " : "",
-                  sep[0] ? sep : "//", test, a_name, b_name, pred);
+    char *clark = c->opt->portable ? NULL : clark_name(c, test);
+    if (clark)
+        cg_buf_printf(&out, "%s(cg:spaced('%s','%s') | cg:spaced('%s','%s'))[%s]", out.len ? " | " : "",
+                      clark, a_name, clark, b_name, pred);
+    else
+        cg_buf_printf(&out, "%s%s%s[contains(@%s,' ') or contains(@%s,' ')][%s]", out.len ? " | " : "",
+                      sep[0] ? sep : "//", test, a_name, b_name, pred);
+    free(clark);
     cg_strv_dispose(&as);
     cg_strv_dispose(&bs);
     free(sepv);

@@ -141,15 +141,33 @@ build_index(attr_index *ix, xmlDocPtr doc, const char *uri, const char *local, c
     }
 }
 
+enum { INDEX_CHILDREN, INDEX_PARENTS, INDEX_SPACED };
+
+typedef struct spaced_scan {
+    xmlNodeSetPtr out;
+} spaced_scan;
+
 static void
-index_function(xmlXPathParserContextPtr ctxt, int nargs, int parents)
+add_spaced(void *payload, void *data, const xmlChar *value)
 {
-    if (nargs != 3) {
+    value_entry *e = payload;
+    spaced_scan *sc = data;
+    if (xmlStrchr(value, ' ') == NULL)
+        return;
+    for (int i = 0; i < e->children.n; i++)
+        xmlXPathNodeSetAddUnique(sc->out, e->children.v[i]);
+}
+
+static void
+index_function(xmlXPathParserContextPtr ctxt, int nargs, int kind)
+{
+    if (nargs != (kind == INDEX_SPACED ? 2 : 3)) {
         xmlXPathSetArityError(ctxt);
         return;
     }
     /* the arguments are string literals: use their values without copying them again */
-    xmlXPathObjectPtr ov = valuePop(ctxt), oa = valuePop(ctxt), on = valuePop(ctxt);
+    xmlXPathObjectPtr ov = kind == INDEX_SPACED ? NULL : valuePop(ctxt);
+    xmlXPathObjectPtr oa = valuePop(ctxt), on = valuePop(ctxt);
     const xmlChar *value = ov && ov->type == XPATH_STRING ? ov->stringval : NULL;
     const xmlChar *attr = oa && oa->type == XPATH_STRING ? oa->stringval : NULL;
     const xmlChar *name = on && on->type == XPATH_STRING ? on->stringval : NULL;
@@ -157,8 +175,8 @@ index_function(xmlXPathParserContextPtr ctxt, int nargs, int parents)
     run_state *st = tctxt ? tctxt->_private : NULL;
     xmlNodeSetPtr out = xmlXPathNodeSetCreate(NULL);
     const char *nm = (const char *)name, *close = nm ? strchr(nm, '}') : NULL;
-    if (st == NULL || value == NULL || attr == NULL || nm == NULL || nm[0] != '{' || close == NULL ||
-        ctxt->context->doc != st->doc) {
+    if (st == NULL || (value == NULL && kind != INDEX_SPACED) || attr == NULL || nm == NULL ||
+        nm[0] != '{' || close == NULL || ctxt->context->doc != st->doc) {
         xmlXPathSetError(ctxt, XPATH_INVALID_ARITY);
         goto done;
     }
@@ -178,7 +196,16 @@ index_function(xmlXPathParserContextPtr ctxt, int nargs, int parents)
         xmlXPathSetError(ctxt, XPATH_MEMORY_ERROR);
         goto done;
     }
+    if (kind == INDEX_SPACED) {
+        /* values with a space: the rare case a list-membership test must still look at */
+        spaced_scan sc = {out};
+        xmlHashScan(ix->by_value, add_spaced, &sc);
+        if (out->nodeNr > 1)
+            xmlXPathNodeSetSort(out);
+        goto done;
+    }
     value_entry *e = xmlHashLookup(ix->by_value, value);
+    int parents = kind == INDEX_PARENTS;
     node_list *l = e ? (parents ? &e->parents : &e->children) : NULL;
     for (int i = 0; l && i < l->n; i++)
         xmlXPathNodeSetAddUnique(out, l->v[i]);
@@ -194,7 +221,8 @@ index_function(xmlXPathParserContextPtr ctxt, int nargs, int parents)
     }
 done:
     valuePush(ctxt, xmlXPathWrapNodeSet(out));
-    xmlXPathFreeObject(ov);
+    if (ov)
+        xmlXPathFreeObject(ov);
     xmlXPathFreeObject(oa);
     xmlXPathFreeObject(on);
 }
@@ -202,13 +230,19 @@ done:
 static void
 fn_children(xmlXPathParserContextPtr ctxt, int nargs)
 {
-    index_function(ctxt, nargs, 0);
+    index_function(ctxt, nargs, INDEX_CHILDREN);
 }
 
 static void
 fn_parents(xmlXPathParserContextPtr ctxt, int nargs)
 {
-    index_function(ctxt, nargs, 1);
+    index_function(ctxt, nargs, INDEX_PARENTS);
+}
+
+static void
+fn_spaced(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    index_function(ctxt, nargs, INDEX_SPACED);
 }
 
 static void
@@ -229,6 +263,7 @@ register_functions(void)
     xsltRegisterExtModuleFunction(BAD_CAST "location", BAD_CAST CG_SVRL_EXT_NS, fn_location);
     xsltRegisterExtModuleFunction(BAD_CAST "children", BAD_CAST CG_SVRL_EXT_NS, fn_children);
     xsltRegisterExtModuleFunction(BAD_CAST "parents", BAD_CAST CG_SVRL_EXT_NS, fn_parents);
+    xsltRegisterExtModuleFunction(BAD_CAST "spaced", BAD_CAST CG_SVRL_EXT_NS, fn_spaced);
 }
 
 /* libxslt reports stylesheet and transformation problems through a callback; keep the first

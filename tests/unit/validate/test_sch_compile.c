@@ -64,10 +64,12 @@ compile(cg_buf *out, const char *name, const cg_sch_options *opt, cg_sch_stats *
     return rc;
 }
 
+static const char *doc_fixture = "sch/doc.xml";
+
 static xmlDocPtr
 load_doc(void)
 {
-    char *path = cg_test_fixture("sch/doc.xml");
+    char *path = cg_test_fixture(doc_fixture);
     xmlDocPtr doc = NULL;
     cg_err err;
     cg_err_init(&err);
@@ -567,6 +569,20 @@ keyed_and_naive_find(const char *name, const char *expected)
 }
 
 static void
+test_list_idiom_matches_naive(void)
+{
+    /* ' 1.2.3:2015-08-01 4.119: 9.9.1:X ' holds 1.2.3:2015-08-01, 4.119 without an extension,
+     * 9.9.1:X, and across two entries the value "4.119: 9.9.1" + ":X"; "1.2" + ":3:2015-08-01"
+     * is not a whole entry */
+    doc_fixture = "sch/list-doc.xml";
+    keyed_and_naive_find("list.sch", "error l-listed /ClinicalDocument[1]/templateId[1] 4\n"
+                                     "error l-listed /ClinicalDocument[1]/templateId[3] 6\n"
+                                     "error l-listed /ClinicalDocument[1]/templateId[5] 8\n"
+                                     "error l-listed /ClinicalDocument[1]/templateId[6] 9\n");
+    doc_fixture = "sch/doc.xml";
+}
+
+static void
 test_keyed_matches_naive(void)
 {
     cg_sch_options opt;
@@ -990,6 +1006,8 @@ cg_test_register_sch_compile(void)
     CU_add_test(s, "document() value-set look-up is inlined and right", test_valueset_inlined);
     CU_add_test(s, "key-indexed rule contexts find what naive mode finds",
                 test_keyed_matches_naive);
+    CU_add_test(s, "list-membership idiom finds what naive mode finds",
+                test_list_idiom_matches_naive);
     CU_add_test(s, "position() and last() on the keyed step count siblings",
                 test_keyed_position_predicates);
     CU_add_test(s, "naive mode visits attribute contexts", test_naive_visits_attributes);
