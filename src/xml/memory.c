@@ -114,10 +114,8 @@ make_key(void)
 }
 
 static cache *
-get_cache(void)
+get_cache_slow(void)
 {
-    if (tcache)
-        return tcache;
     pthread_once(&key_once, make_key);
     tcache = cg_xcalloc(1, sizeof *tcache);
     pthread_setspecific(cache_key, tcache);
@@ -160,6 +158,15 @@ refill(cache *tc, unsigned c)
     return p;
 }
 
+static cache *get_cache_slow(void);
+
+static inline cache *
+get_cache(void)
+{
+    cache *tc = tcache;
+    return tc ? tc : get_cache_slow();
+}
+
 static void *
 mem_malloc(size_t size)
 {
@@ -174,19 +181,18 @@ mem_malloc(size_t size)
         h->size = size;
         return (char *)h + HEADER;
     }
-    unsigned c = size ? (unsigned)((size - 1) / GRAIN) : 0;
+    unsigned c = size > GRAIN ? (unsigned)((size - 1) / GRAIN) : 0;
     cache *tc = get_cache();
     header *h;
-    if (tc->list[c]) {
-        free_block *f = tc->list[c];
+    free_block *f = tc->list[c];
+    if (f) {
         tc->list[c] = f->next;
         tc->count[c]--;
         h = (header *)f;
     } else
         h = refill(tc, c);
     h->magic = MAGIC;
-    h->cls = c;
-    h->size = size;
+    h->cls = c; /* small blocks keep no size: realloc copies the whole class */
     return (char *)h + HEADER;
 }
 
@@ -229,10 +235,8 @@ mem_realloc(void *p, size_t size)
     header *h = (header *)((char *)p - HEADER);
     if (h->magic != MAGIC)
         corrupt(p);
-    if (h->cls != LARGE && size <= block_capacity(h)) {
-        h->size = size;
+    if (h->cls != LARGE && size <= block_capacity(h))
         return p;
-    }
     if (h->cls == LARGE && size > NCLASSES * GRAIN) {
         if (size > SIZE_MAX - HEADER)
             return NULL;
@@ -245,7 +249,7 @@ mem_realloc(void *p, size_t size)
     void *q = mem_malloc(size);
     if (q == NULL)
         return NULL;
-    size_t old = (size_t)h->size;
+    size_t old = block_capacity(h);
     memcpy(q, p, old < size ? old : size);
     mem_free(p);
     return q;
