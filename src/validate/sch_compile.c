@@ -462,7 +462,7 @@ done:
 /* A predicate that requires a child QN whose @A equals a literal: returns "key('cg-kN','LIT')"
  * (a union of them for an 'or' of such requirements), or NULL. */
 static char *
-keyed_predicate(compiler *c, const char *pred, char **first_out)
+keyed_predicate(compiler *c, const char *pred, char **first_out, int *implied_out)
 {
     cg_strv disj = {0};
     char *first = NULL;
@@ -500,6 +500,32 @@ keyed_predicate(compiler *c, const char *pred, char **first_out)
                     free(an);
                     free(lit);
                 }
+                /* every condition on the child an @attr='literal': the index function checks
+                 * them all, and alone in the predicate, the predicate itself is implied */
+                int all_pairs = found && strncmp(found, "cg:", 3) == 0;
+                cg_buf pairs;
+                cg_buf_init(&pairs, (size_t)1 << 20);
+                for (size_t m = 0; m < inner.n && all_pairs; m++) {
+                    char *an = NULL, *lit = NULL;
+                    all_pairs = attr_equals_literal(inner.v[m], &an, &lit) && strchr(lit, '\'') == NULL;
+                    if (all_pairs)
+                        cg_buf_printf(&pairs, ",'%s','%s'", an, lit);
+                    free(an);
+                    free(lit);
+                }
+                if (all_pairs && inner.n > 1) {
+                    /* found is cg:parents('{uri}local','a1','v1'): replace its argument list */
+                    char *paren = strchr(found, '(');
+                    char *third = paren ? strchr(paren, ',') : NULL;
+                    if (third) {
+                        char *full = cg_xasprintf("%.*s%s)", (int)(third - found), found, pairs.data);
+                        free(found);
+                        found = full;
+                    }
+                }
+                if (all_pairs && implied_out && disj.n == 1 && conj.n == 1)
+                    *implied_out = 1;
+                cg_buf_dispose(&pairs);
                 cg_strv_dispose(&inner);
             }
             cg_xpath_path_dispose(&p);
@@ -861,12 +887,16 @@ alternative_candidates(compiler *c, const char *alt, char **loose, char **exact,
         }
     }
     char *key = NULL;
-    size_t k = p.n;
+    size_t k = p.n, implied_q = (size_t)-1;
     for (size_t s = p.n; s-- > 0 && key == NULL;) {
         if (!is_element_test(p.steps[s].test))
             continue;
-        for (size_t q = 0; q < p.steps[s].preds.n && key == NULL; q++)
-            key = keyed_predicate(c, p.steps[s].preds.v[q], &first);
+        for (size_t q = 0; q < p.steps[s].preds.n && key == NULL; q++) {
+            int implied = 0;
+            key = keyed_predicate(c, p.steps[s].preds.v[q], &first, &implied);
+            if (key && implied)
+                implied_q = q;
+        }
         if (key)
             k = s;
     }
@@ -883,7 +913,8 @@ alternative_candidates(compiler *c, const char *alt, char **loose, char **exact,
         cg_buf_printf(&lb, "(%s)[self::%s]", key, test);
         cg_buf_printf(&eb, "(%s)[self::%s]", key, test);
         for (size_t q = 0; q < p.steps[k].preds.n; q++)
-            cg_buf_printf(&eb, "[%s]", p.steps[k].preds.v[q]);
+            if (q != implied_q) /* the index function has already required it */
+                cg_buf_printf(&eb, "[%s]", p.steps[k].preds.v[q]);
         /* the steps before the keyed one constrain its ancestors: say so as a predicate */
         char *up = NULL;
         if (k > 0 && is_exact) {

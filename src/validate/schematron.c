@@ -158,26 +158,74 @@ add_spaced(void *payload, void *data, const xmlChar *value)
         xmlXPathNodeSetAddUnique(sc->out, e->children.v[i]);
 }
 
+#define INDEX_MAX_ARGS 16
+
+/* Does the element have every attr=value of the (attr, value) pairs? */
+static int
+has_attributes(xmlNodePtr n, xmlXPathObjectPtr *pairs, int npairs)
+{
+    for (int i = 0; i < npairs; i += 2) {
+        const xmlChar *want = pairs[i + 1]->stringval;
+        int ok = 0;
+        for (xmlAttrPtr a = n->properties; a && !ok; a = a->next) {
+            if (a->ns != NULL || !xmlStrEqual(a->name, pairs[i]->stringval))
+                continue;
+            const xmlChar *v = attr_text(a);
+            if (v)
+                ok = xmlStrEqual(v, want);
+            else {
+                xmlChar *owned = xmlNodeGetContent((xmlNodePtr)a);
+                ok = xmlStrEqual(owned, want);
+                xmlFree(owned);
+            }
+        }
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static void
+sort_unique(xmlNodeSetPtr out)
+{
+    if (out->nodeNr < 2)
+        return;
+    xmlXPathNodeSetSort(out);
+    int w = 1;
+    for (int r = 1; r < out->nodeNr; r++)
+        if (out->nodeTab[r] != out->nodeTab[w - 1])
+            out->nodeTab[w++] = out->nodeTab[r];
+    out->nodeNr = w;
+}
+
+/* cg:children(name, attr, value [, attr2, value2 ...]) and cg:parents(...): see above; further
+ * pairs are conditions on the same element. cg:spaced(name, attr): the elements whose attr
+ * holds a space. */
 static void
 index_function(xmlXPathParserContextPtr ctxt, int nargs, int kind)
 {
-    if (nargs != (kind == INDEX_SPACED ? 2 : 3)) {
+    int want = kind == INDEX_SPACED ? 2 : 3;
+    if (nargs < want || nargs > INDEX_MAX_ARGS || (nargs - want) % 2 != 0 ||
+        (kind == INDEX_SPACED && nargs != 2)) {
         xmlXPathSetArityError(ctxt);
         return;
     }
     /* the arguments are string literals: use their values without copying them again */
-    xmlXPathObjectPtr ov = kind == INDEX_SPACED ? NULL : valuePop(ctxt);
-    xmlXPathObjectPtr oa = valuePop(ctxt), on = valuePop(ctxt);
-    const xmlChar *value = ov && ov->type == XPATH_STRING ? ov->stringval : NULL;
-    const xmlChar *attr = oa && oa->type == XPATH_STRING ? oa->stringval : NULL;
-    const xmlChar *name = on && on->type == XPATH_STRING ? on->stringval : NULL;
+    xmlXPathObjectPtr args[INDEX_MAX_ARGS];
+    for (int i = nargs - 1; i >= 0; i--)
+        args[i] = valuePop(ctxt);
+    int strings = 1;
+    for (int i = 0; i < nargs; i++)
+        strings &= args[i] != NULL && args[i]->type == XPATH_STRING;
+    const xmlChar *name = strings ? args[0]->stringval : NULL;
+    const xmlChar *attr = strings ? args[1]->stringval : NULL;
+    const xmlChar *value = strings && kind != INDEX_SPACED ? args[2]->stringval : NULL;
     xsltTransformContextPtr tctxt = xsltXPathGetTransformContext(ctxt);
     run_state *st = tctxt ? tctxt->_private : NULL;
     xmlNodeSetPtr out = xmlXPathNodeSetCreate(NULL);
     const char *nm = (const char *)name, *close = nm ? strchr(nm, '}') : NULL;
-    if (st == NULL || (value == NULL && kind != INDEX_SPACED) || attr == NULL || nm == NULL ||
-        nm[0] != '{' || close == NULL || ctxt->context->doc != st->doc) {
-        xmlXPathSetError(ctxt, XPATH_INVALID_ARITY);
+    if (st == NULL || !strings || nm[0] != '{' || close == NULL || ctxt->context->doc != st->doc) {
+        xmlXPathSetError(ctxt, XPATH_INVALID_TYPE);
         goto done;
     }
     attr_index *ix = NULL;
@@ -200,31 +248,37 @@ index_function(xmlXPathParserContextPtr ctxt, int nargs, int kind)
         /* values with a space: the rare case a list-membership test must still look at */
         spaced_scan sc = {out};
         xmlHashScan(ix->by_value, add_spaced, &sc);
-        if (out->nodeNr > 1)
-            xmlXPathNodeSetSort(out);
+        sort_unique(out);
         goto done;
     }
     value_entry *e = xmlHashLookup(ix->by_value, value);
-    int parents = kind == INDEX_PARENTS;
-    node_list *l = e ? (parents ? &e->parents : &e->children) : NULL;
-    for (int i = 0; l && i < l->n; i++)
-        xmlXPathNodeSetAddUnique(out, l->v[i]);
-    if (parents && out->nodeNr > 1) {
-        /* a parent can come after a descendant found first, or twice when its matching children
-         * are not adjacent: sort into document order and drop the repeats */
-        xmlXPathNodeSetSort(out);
-        int w = 1;
-        for (int r = 1; r < out->nodeNr; r++)
-            if (out->nodeTab[r] != out->nodeTab[w - 1])
-                out->nodeTab[w++] = out->nodeTab[r];
-        out->nodeNr = w;
+    if (e == NULL)
+        goto done;
+    int npairs = nargs - 3;
+    if (npairs == 0 && kind == INDEX_PARENTS) {
+        for (int i = 0; i < e->parents.n; i++)
+            xmlXPathNodeSetAddUnique(out, e->parents.v[i]);
+        /* a parent can come after a descendant found first, or twice when its matching
+         * children are not adjacent */
+        sort_unique(out);
+        goto done;
     }
+    for (int i = 0; i < e->children.n; i++) {
+        xmlNodePtr n = e->children.v[i];
+        if (npairs && !has_attributes(n, args + 3, npairs))
+            continue;
+        if (kind == INDEX_CHILDREN)
+            xmlXPathNodeSetAddUnique(out, n);
+        else if (n->parent && n->parent->type == XML_ELEMENT_NODE)
+            xmlXPathNodeSetAddUnique(out, n->parent);
+    }
+    if (kind == INDEX_PARENTS)
+        sort_unique(out);
 done:
     valuePush(ctxt, xmlXPathWrapNodeSet(out));
-    if (ov)
-        xmlXPathFreeObject(ov);
-    xmlXPathFreeObject(oa);
-    xmlXPathFreeObject(on);
+    for (int i = 0; i < nargs; i++)
+        if (args[i])
+            xmlXPathFreeObject(args[i]);
 }
 
 static void

@@ -578,7 +578,8 @@ test_list_idiom_matches_naive(void)
     keyed_and_naive_find("list.sch", "error l-listed /ClinicalDocument[1]/templateId[1] 4\n"
                                      "error l-listed /ClinicalDocument[1]/templateId[3] 6\n"
                                      "error l-listed /ClinicalDocument[1]/templateId[5] 8\n"
-                                     "error l-listed /ClinicalDocument[1]/templateId[6] 9\n");
+                                     "error l-listed /ClinicalDocument[1]/templateId[6] 9\n"
+                                     "error l-pair-same /ClinicalDocument[1] 3\n");
     doc_fixture = "sch/doc.xml";
 }
 
