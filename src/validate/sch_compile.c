@@ -575,6 +575,23 @@ is_space_literal(const char *s)
     return strcmp(s, "' '") == 0 || strcmp(s, "\" \"") == 0;
 }
 
+/* The next token of a list literal's body [*q, end) that has a space on both sides: its start
+ * and end go to *t and *te, and *q moves past it. 0 when there is none. */
+static int
+next_list_token(const char **q, const char *end, const char **t, const char **te)
+{
+    const char *sp = memchr(*q, ' ', (size_t)(end - *q));
+    if (sp == NULL)
+        return 0;
+    const char *e = memchr(sp + 1, ' ', (size_t)(end - sp - 1));
+    if (e == NULL)
+        return 0;
+    *t = sp + 1;
+    *te = e;
+    *q = e;
+    return 1;
+}
+
 /* Selects the TEST elements whose ' '+@A+SEP+@B+' ' occurs in LIT exactly: every space-delimited
  * token of LIT split at each SEP gives a pair (a, b), looked up as key(@A = a)[string(@B) = b];
  * values with an inner space (which could span tokens) are found by a scan. NULL when the
@@ -591,14 +608,8 @@ list_by_attribute_key(compiler *c, const char *sep, const char *test, const char
     char *sepv = cg_xstrndup(sep_lit + 1, sl - 2);
     size_t sepl = strlen(sepv);
     cg_strv as = {0}, bs = {0}; /* per distinct a: the or-list of b tests */
-    const char *body = lit + 1, *end = lit + ll - 1;
-    for (const char *q = body; q < end;) {
-        const char *sp = memchr(q, ' ', (size_t)(end - q));
-        if (sp == NULL)
-            break;
-        const char *t = sp + 1, *te = memchr(t, ' ', (size_t)(end - t));
-        if (te == NULL)
-            break;
+    const char *q = lit + 1, *end = lit + ll - 1, *t, *te;
+    while (next_list_token(&q, end, &t, &te)) {
         for (const char *m = t; m + sepl <= te; m++) {
             if (memcmp(m, sepv, sepl) != 0)
                 continue;
@@ -618,7 +629,6 @@ list_by_attribute_key(compiler *c, const char *sep, const char *test, const char
             bs.v[i] = more;
             free(bv);
         }
-        q = te;
     }
     cg_buf out;
     cg_buf_init(&out, (size_t)16 << 20);
@@ -682,22 +692,15 @@ contains_list_candidates(compiler *c, const char *sep, const char *test, const c
     /* the tokens of LIT that have a space on both sides */
     size_t tidx = c->inline_sig.n + 1;
     cg_buf_printf(&c->head, "<xsl:variable name=\"cg-d%zu-rtf\">", tidx);
-    const char *body = lit + 1, *end = lit + ll - 1;
-    for (const char *q = body; q < end;) {
-        const char *sp = memchr(q, ' ', (size_t)(end - q));
-        if (sp == NULL)
-            break;
-        const char *t = sp + 1, *te = memchr(t, ' ', (size_t)(end - t));
-        if (te == NULL)
-            break;
+    const char *q = lit + 1, *end = lit + ll - 1, *t, *te;
+    while (next_list_token(&q, end, &t, &te)) {
         if (te > t) {
-            char *tok = cg_xstrndup(sp, (size_t)(te - sp) + 1);
+            char *tok = cg_xstrndup(t - 1, (size_t)(te - t) + 2); /* with its two spaces */
             cg_buf_puts(&c->head, "<cg:t>");
             put_esc(&c->head, tok, 0, 0);
             cg_buf_puts(&c->head, "</cg:t>");
             free(tok);
         }
-        q = te;
     }
     cg_buf_puts(&c->head, "</xsl:variable>\n");
     cg_buf_printf(&c->head,

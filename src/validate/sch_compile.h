@@ -13,7 +13,7 @@
 #include "util/err.h"
 
 /* Bumped whenever the generated stylesheet changes, so cached stylesheets are recompiled. */
-#define CG_SCH_COMPILER_VERSION "cdagate-sch-19"
+#define CG_SCH_COMPILER_VERSION "cdagate-sch-20"
 
 /* The namespace of cdagate's own attributes on SVRL elements (cg:severity). */
 #define CG_SVRL_EXT_NS "urn:x-cdagate:svrl"

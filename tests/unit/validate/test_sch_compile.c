@@ -579,7 +579,10 @@ test_list_idiom_matches_naive(void)
                                      "error l-listed /ClinicalDocument[1]/templateId[3] 6\n"
                                      "error l-listed /ClinicalDocument[1]/templateId[5] 8\n"
                                      "error l-listed /ClinicalDocument[1]/templateId[6] 9\n"
-                                     "error l-pair-same /ClinicalDocument[1] 3\n");
+                                     "error l-pair-same /ClinicalDocument[1] 3\n"
+                                     "error l-root-listed /ClinicalDocument[1]/templateId[3] 6\n"
+                                     "error l-root-listed /ClinicalDocument[1]/templateId[4] 7\n"
+                                     "error l-root-listed /ClinicalDocument[1]/templateId[5] 8\n");
     doc_fixture = "sch/doc.xml";
 }
 
