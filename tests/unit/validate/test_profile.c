@@ -22,7 +22,7 @@
 #define PROFILE "tiny-test"
 
 static const char *const profile_files[] = {"schema/cda.xsd", "schematron/tiny.sch",
-                                            "schematron/voc.xml", NULL};
+                                            "schematron/valuesets.xml", NULL};
 
 /* A syntactically good hash for manifests that are only parsed. */
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -368,7 +368,7 @@ test_install_list_open(void)
     CU_ASSERT_EQUAL(stats.sch.asserts, 4);
     CU_ASSERT_EQUAL(stats.sch.inlined_lookups, 1);
 
-    char *installed = cg_xasprintf("%s/" PROFILE "/schematron/voc.xml", profiles);
+    char *installed = cg_xasprintf("%s/" PROFILE "/schematron/valuesets.xml", profiles);
     CU_ASSERT(cg_fs_is_file(installed));
     free(installed);
     char *entries = dir_entries(profiles);
@@ -441,14 +441,14 @@ test_install_tampered_source(void)
     char *pristine = cg_test_fixture("profile/src");
     char *manifest = write_manifest(tmp, pristine);
     char *src = copy_source(tmp);
-    char *voc = cg_fs_join(src, "schematron/voc.xml");
+    char *voc = cg_fs_join(src, "schematron/valuesets.xml");
     tamper(voc);
 
     cg_err err;
     cg_err_init(&err);
     CU_ASSERT_EQUAL(cg_profile_install(profiles, manifest, src, NULL, &err), CG_EINTEGRITY);
     CU_ASSERT_EQUAL(err.code, CG_EINTEGRITY);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "schematron/voc.xml"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "schematron/valuesets.xml"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "does not match"));
     char *entries = dir_entries(profiles);
     CU_ASSERT_STRING_EQUAL(entries, PROFILE "\n"); /* no staging directory */
@@ -530,7 +530,7 @@ test_open_tampered_install(void)
  * lookup). */
 #define LOOKUP "lookup-test"
 
-static const char *const lookup_files[] = {"schematron/lookup.sch", "schematron/voc.xml", NULL};
+static const char *const lookup_files[] = {"schematron/lookup.sch", "schematron/valuesets.xml", NULL};
 
 /* Validates TEXT with profile p; returns the report's summary "id location line" lines, or
  * "(error: MESSAGE)" when the call fails (free() it). */
@@ -604,9 +604,9 @@ test_install_lookup_not_inlined(void)
     CU_ASSERT_EQUAL(stats.sch.inlined_lookups, 0); /* its predicate uses $vs */
 
     /* compiled in the staging directory, which the install then renames: the stylesheet must
-     * find voc.xml in the installed profile */
+     * find valuesets.xml in the installed profile */
     char *xsl = compiled_text(profiles, LOOKUP);
-    CU_ASSERT_PTR_NOT_NULL(strstr(xsl, "voc.xml"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(xsl, "valuesets.xml"));
     CU_ASSERT_PTR_NULL(strstr(xsl, ".staging"));
     free(xsl);
     char *entries = dir_entries(profiles);
@@ -674,6 +674,6 @@ cg_test_register_profile(void)
                 test_install_failing_compile_leaves_nothing);
     CU_add_test(s, "installed file changed later: open refuses", test_open_tampered_install);
     CU_add_test(s, "profile not installed: CG_ENOTFOUND", test_open_not_installed);
-    CU_add_test(s, "document() not inlined finds voc.xml in the installed profile",
+    CU_add_test(s, "document() not inlined finds its value sets in the installed profile",
                 test_install_lookup_not_inlined);
 }

@@ -517,7 +517,7 @@ test_valueset_inlined(void)
     CU_ASSERT_EQUAL_FATAL(compile(&text, "valueset.sch", &opt, &stats, &err), CG_OK);
     CU_ASSERT_EQUAL(stats.inlined_lookups, 0);
     CU_ASSERT_EQUAL(document_calls(&text), 1);
-    char *abs_call = cg_xasprintf("document('%s/voc.xml')", base);
+    char *abs_call = cg_xasprintf("document('%s/valuesets.xml')", base);
     CU_ASSERT_PTR_NOT_NULL(strstr(text.data, abs_call));
     free(abs_call);
     if (run_opt(&doc_call, "valueset.sch", &opt, "#ALL", 0) == CG_OK) {

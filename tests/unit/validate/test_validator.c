@@ -20,7 +20,7 @@
 #define SECTION(n) DOC "/component[1]/structuredBody[1]/component[" #n "]/section[1]"
 
 static const char *const profile_files[] = {"schema/cda.xsd", "schematron/tiny.sch",
-                                            "schematron/voc.xml", NULL};
+                                            "schematron/valuesets.xml", NULL};
 
 static cg_profile *profile;
 static char *suite_dir;
