@@ -53,7 +53,6 @@ typedef struct compiler {
     cg_strv inline_sig; /* "href\x01path" per inlined look-up, index = variable number */
     loaded_doc *docs;
     size_t ndocs, docs_cap;
-    cg_strv phase_ids;
     cg_strv group_test;  /* distinct $phase tests, in first-use order */
     cg_buf *group_body;  /* the patterns under each test */
     size_t group_cap;
@@ -246,6 +245,21 @@ collect_lookup_error(void *ctx, xmlErrorPtr e)
         *code = e->code ? e->code : -1;
 }
 
+/* Declares the global variables cg-dN-rtf (holding `items`, literal result elements) and cg-dN
+ * (the node-set exsl:node-set($cg-dN-rtf)/STEP), records `sig` (owned) as the Nth inlined set,
+ * and returns N. */
+static size_t
+declare_global_set(compiler *c, char *sig, const char *items, const char *step)
+{
+    size_t idx = c->inline_sig.n + 1;
+    cg_buf_printf(&c->head, "<xsl:variable name=\"cg-d%zu-rtf\">%s</xsl:variable>\n", idx, items);
+    cg_buf_printf(&c->head,
+                  "<xsl:variable name=\"cg-d%zu\" select=\"exsl:node-set($cg-d%zu-rtf)/%s\"/>\n",
+                  idx, idx, step);
+    cg_strv_push(&c->inline_sig, sig);
+    return idx;
+}
+
 /* Evaluates document(href)PATH now and emits a global variable holding its attribute values.
  * Returns the variable's name, or NULL when the result is not a set of plain attributes. */
 static char *
@@ -284,21 +298,18 @@ inline_lookup(compiler *c, xmlNodePtr where, const char *href, const char *path)
     for (int i = 0; i < n; i++)
         if (ns->nodeTab[i]->type != XML_ATTRIBUTE_NODE || ns->nodeTab[i]->ns != NULL)
             goto done;
-    size_t idx = c->inline_sig.n + 1;
-    cg_buf_printf(&c->head, "<xsl:variable name=\"cg-d%zu-rtf\">", idx);
+    cg_buf items;
+    cg_buf_init(&items, (size_t)64 << 20);
     for (int i = 0; i < n; i++) {
         xmlChar *v = xmlNodeGetContent(ns->nodeTab[i]);
-        cg_buf_printf(&c->head, "<cg:v");
-        put_attr(&c->head, (const char *)ns->nodeTab[i]->name, v ? (const char *)v : "");
-        cg_buf_puts(&c->head, "/>");
+        cg_buf_puts(&items, "<cg:v");
+        put_attr(&items, (const char *)ns->nodeTab[i]->name, v ? (const char *)v : "");
+        cg_buf_puts(&items, "/>");
         xmlFree(v);
     }
-    cg_buf_puts(&c->head, "</xsl:variable>\n");
-    cg_buf_printf(&c->head,
-                  "<xsl:variable name=\"cg-d%zu\" select=\"exsl:node-set($cg-d%zu-rtf)/cg:v/@*\"/>\n",
-                  idx, idx);
-    cg_strv_push(&c->inline_sig, sig);
+    size_t idx = declare_global_set(c, sig, items.data ? items.data : "", "cg:v/@*");
     sig = NULL;
+    cg_buf_dispose(&items);
     name = cg_xasprintf("cg-d%zu", idx);
     c->stats->inlined_lookups++;
 done:
@@ -690,23 +701,21 @@ contains_list_candidates(compiler *c, const char *sep, const char *test, const c
             goto done;
     }
     /* the tokens of LIT that have a space on both sides */
-    size_t tidx = c->inline_sig.n + 1;
-    cg_buf_printf(&c->head, "<xsl:variable name=\"cg-d%zu-rtf\">", tidx);
+    cg_buf items;
+    cg_buf_init(&items, (size_t)64 << 20);
     const char *q = lit + 1, *end = lit + ll - 1, *t, *te;
     while (next_list_token(&q, end, &t, &te)) {
         if (te > t) {
             char *tok = cg_xstrndup(t - 1, (size_t)(te - t) + 2); /* with its two spaces */
-            cg_buf_puts(&c->head, "<cg:t>");
-            put_esc(&c->head, tok, 0, 0);
-            cg_buf_puts(&c->head, "</cg:t>");
+            cg_buf_puts(&items, "<cg:t>");
+            put_esc(&items, tok, 0, 0);
+            cg_buf_puts(&items, "</cg:t>");
             free(tok);
         }
     }
-    cg_buf_puts(&c->head, "</xsl:variable>\n");
-    cg_buf_printf(&c->head,
-                  "<xsl:variable name=\"cg-d%zu\" select=\"exsl:node-set($cg-d%zu-rtf)/cg:t\"/>\n",
-                  tidx, tidx);
-    cg_strv_push(&c->inline_sig, cg_xasprintf("tokens\x01%s", lit));
+    size_t tidx = declare_global_set(c, cg_xasprintf("tokens\x01%s", lit),
+                                     items.data ? items.data : "", "cg:t");
+    cg_buf_dispose(&items);
     /* A space inside the needle's middle can only come from one of its non-literal parts. */
     cg_buf spaced;
     cg_buf_init(&spaced, (size_t)1 << 20);
@@ -1731,7 +1740,6 @@ done:
     cg_strv_dispose(&c.ns_uri);
     cg_strv_dispose(&c.key_sig);
     cg_strv_dispose(&c.inline_sig);
-    cg_strv_dispose(&c.phase_ids);
     for (size_t g = 0; g < c.group_test.n; g++) {
         cg_buf_dispose(&c.group_body[g]);
         cg_buf_dispose(&c.group_active[g]);
