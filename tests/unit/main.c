@@ -46,6 +46,8 @@ main(void)
     cg_test_register_sch_compile();
     cg_test_register_profile();
     cg_test_register_validator();
+    cg_test_register_pool();
+    /* new suites: one line each, below this one */
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

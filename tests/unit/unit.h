@@ -12,6 +12,8 @@ void cg_test_register_xpath_scan(void);
 void cg_test_register_sch_compile(void);
 void cg_test_register_profile(void);
 void cg_test_register_validator(void);
+void cg_test_register_pool(void);
+/* new suites: one line each, below this one */
 
 /* A fixture's path: CG_TEST_FIXTURES "/" rel; free() it. */
 char *cg_test_fixture(const char *rel);

@@ -1,0 +1,162 @@
+/* store: where registry metadata, document bytes and patients persist.
+ * Owns: the storage interface every backend implements (SQLite now, PostgreSQL later), atomic
+ * durable submissions with group commit, versioned schema migrations, lookups by id.
+ * Does not own: XDS rules (registry), SOAP (transport), what the stored XML means.
+ * SQL never leaves the backend files; callers see only these structures. Thread-safe: one
+ * cg_store is shared by every worker thread. */
+#ifndef CG_STORE_STORE_H
+#define CG_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct cg_store cg_store;
+
+typedef struct cg_store_config {
+    const char *data_dir;  /* SQLite: the database is DATA_DIR/registry.db (WAL mode) */
+    unsigned readers;      /* read connections kept open (default: 8) */
+    unsigned commit_batch; /* most submissions one group commit may take (default: 64) */
+    int busy_timeout_ms;   /* default 5000 */
+} cg_store_config;
+
+typedef enum cg_obj_kind {
+    CG_OBJ_DOCUMENT_ENTRY = 1,
+    CG_OBJ_SUBMISSION_SET = 2,
+    CG_OBJ_FOLDER = 3,
+    CG_OBJ_ASSOCIATION = 4
+} cg_obj_kind;
+
+/* A coded value indexed for queries, e.g. {"classCode", "34133-9", "2.16.840.1.113883.6.1"}. */
+typedef struct cg_store_code {
+    const char *attr; /* classCode typeCode formatCode practiceSettingCode
+                       * healthcareFacilityTypeCode eventCodeList confidentialityCode
+                       * codeList (folder) contentTypeCode (submission set) */
+    const char *code;
+    const char *scheme;
+} cg_store_code;
+
+/* One registry object as registered: the indexed columns, and its complete ebRIM 3.0 XML (the
+ * element with every namespace it uses declared on it) returned as-is by queries. Strings are
+ * borrowed from the caller for the duration of the call. */
+typedef struct cg_store_object {
+    cg_obj_kind kind;
+    const char *uuid;        /* entryUUID, "urn:uuid:..." */
+    const char *lid;         /* logical id (= uuid for a first version) */
+    int version;             /* 1 for a first version */
+    const char *status;      /* urn:oasis:names:tc:ebxml-regrep:StatusType:Approved ... */
+    const char *patient_id;  /* CX as registered; NULL for associations */
+    const char *unique_id;   /* NULL for associations */
+    const char *object_type; /* DocumentEntry: stable or on-demand type UUID; else NULL */
+    /* DocumentEntry */
+    const char *mime_type;
+    const char *hash;          /* SHA-1 hex */
+    int64_t size;              /* -1 when absent */
+    const char *repository_id;
+    const char *creation_time; /* DTM as given */
+    const char *service_start;
+    const char *service_stop;
+    const char *const *author_persons;
+    size_t nauthor_persons;
+    /* SubmissionSet */
+    const char *submission_time;
+    const char *source_id;
+    /* Folder */
+    const char *last_update_time;
+    /* Association */
+    const char *assoc_type; /* urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember ... */
+    const char *source;
+    const char *target;
+    /* All kinds */
+    const cg_store_code *codes;
+    size_t ncodes;
+    const char *xml;
+    size_t xml_len;
+} cg_store_object;
+
+typedef struct cg_store_document {
+    const char *repository_id;
+    const char *unique_id;
+    const char *mime_type;
+    const char *hash; /* SHA-1 hex */
+    const unsigned char *data;
+    size_t len;
+} cg_store_document;
+
+/* One submission: committed entirely or not at all, durably (fsync'd) before cg_store_submit
+ * returns CG_OK. Objects whose uuid is already registered are an error (a conflict). */
+typedef struct cg_store_submission {
+    const cg_store_object *objects;
+    size_t nobjects;
+    const cg_store_document *documents;
+    size_t ndocuments;
+    /* uuids referenced (association source/target) that are not in `objects`: each must exist
+     * in the store, else the submission is refused with a conflict of kind CG_CONFLICT_MISSING. */
+    const char *const *references;
+    size_t nreferences;
+} cg_store_submission;
+
+typedef enum cg_conflict_kind {
+    CG_CONFLICT_UNIQUE_ID = 1, /* unique_id already registered; existing_hash says by what */
+    CG_CONFLICT_UUID,          /* entryUUID already registered */
+    CG_CONFLICT_MISSING        /* a reference names nothing in the store */
+} cg_conflict_kind;
+
+typedef struct cg_store_conflict {
+    cg_conflict_kind kind;
+    char id[256];            /* the unique_id, uuid or reference concerned */
+    cg_obj_kind existing_kind; /* for UNIQUE_ID / UUID */
+    char existing_hash[41];    /* for a DocumentEntry's UNIQUE_ID: the registered hash */
+} cg_store_conflict;
+
+typedef struct cg_store_conflicts {
+    cg_store_conflict *items; /* heap; free with cg_store_conflicts_dispose */
+    size_t count;
+} cg_store_conflicts;
+
+int cg_store_open(cg_store **out, const cg_store_config *cfg, cg_err *err);
+void cg_store_free(cg_store *store);
+
+/* Commits a submission (group commit: concurrent callers share one fsync). Returns CG_OK;
+ * CG_EINVAL with conflicts filled (and nothing written) when uniqueness or references fail;
+ * CG_EIO when the store cannot write (disk full...), nothing written. */
+int cg_store_submit(cg_store *store, const cg_store_submission *sub, cg_store_conflicts *conflicts,
+                    cg_err *err);
+void cg_store_conflicts_dispose(cg_store_conflicts *conflicts);
+
+/* A stored document's bytes and what was recorded with them. Free with cg_store_blob_dispose. */
+typedef struct cg_store_blob {
+    unsigned char *data;
+    size_t len;
+    char *mime_type;
+    char hash[41];
+} cg_store_blob;
+/* CG_ENOTFOUND when the repository holds no document with that unique id. */
+int cg_store_document_get(cg_store *store, const char *repository_id, const char *unique_id,
+                          cg_store_blob *out, cg_err *err);
+void cg_store_blob_dispose(cg_store_blob *blob);
+
+/* A registered object's stored XML by entryUUID (CG_ENOTFOUND if none). Free with free(). */
+int cg_store_object_xml(cg_store *store, const char *uuid, char **out, size_t *len, cg_err *err);
+
+/* Patients known to the registry (patient identity feed, `cdagate patient add`). A CX string
+ * "ID^^^&OID&ISO". Adding an existing patient is not an error. */
+int cg_store_patient_add(cg_store *store, const char *patient_id, cg_err *err);
+int cg_store_patient_known(cg_store *store, const char *patient_id, int *out, cg_err *err);
+typedef int (*cg_store_patient_fn)(void *ctx, const char *patient_id, const char *added_at);
+int cg_store_patient_list(cg_store *store, cg_store_patient_fn fn, void *ctx, cg_err *err);
+
+/* Counts for /health and tests. */
+typedef struct cg_store_stats {
+    int64_t document_entries;
+    int64_t submission_sets;
+    int64_t folders;
+    int64_t associations;
+    int64_t documents;
+    int64_t patients;
+    int schema_version;
+} cg_store_stats;
+int cg_store_stats_get(cg_store *store, cg_store_stats *out, cg_err *err);
+
+#endif

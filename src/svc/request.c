@@ -1,0 +1,184 @@
+/* request: transport-neutral request and response helpers (see request.h). */
+#include "svc/request.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/alloc.h"
+#include "util/id.h"
+
+void cg_response_fault(cg_response *resp, cg_pool *pool, cg_fault_code code, const char *subcode,
+                       const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    resp->fault = code;
+    resp->fault_subcode = cg_pool_strdup(pool, subcode);
+    resp->fault_reason = cg_pool_strdup(pool, msg);
+    resp->body = NULL;
+}
+
+const char *cg_response_add_part(cg_response *resp, cg_pool *pool, const char *content_type,
+                                 const unsigned char *data, size_t len)
+{
+    char uuid[CG_UUID_URN_LEN + 1];
+    cg_id_uuid_urn(uuid);
+    resp->parts = cg_pool_grow(pool, resp->parts, &resp->parts_cap, resp->nparts + 1,
+                               sizeof(*resp->parts));
+    cg_out_part *p = &resp->parts[resp->nparts++];
+    p->content_id = cg_pool_printf(pool, "%s@cdagate", uuid + 9);
+    p->content_type = cg_pool_strdup(pool, content_type ? content_type : "application/octet-stream");
+    p->data = data;
+    p->len = len;
+    resp->mtom = 1;
+    return p->content_id;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* "cid:abc%40x" -> "abc@x"; also accepts "<abc@x>" forms some peers send. */
+static char *request_cid(cg_pool *pool, const char *href)
+{
+    if (strncasecmp(href, "cid:", 4) != 0)
+        return NULL;
+    href += 4;
+    size_t n = strlen(href);
+    char *out = cg_pool_alloc(pool, n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (href[i] == '%' && i + 2 < n && hexval(href[i + 1]) >= 0 &&
+            hexval(href[i + 2]) >= 0) {
+            out[o++] = (char)(hexval(href[i + 1]) * 16 + hexval(href[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = href[i];
+        }
+    }
+    out[o] = '\0';
+    if (o >= 2 && out[0] == '<' && out[o - 1] == '>') {
+        out[o - 1] = '\0';
+        out++;
+    }
+    return out;
+}
+
+static void request_sha1(char out[CG_SHA1_HEX_LEN + 1], const unsigned char *data, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL);
+    for (unsigned i = 0; i < mdlen && i < 20; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static int b64val(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+static int request_base64(const cg_request *req, const char *text, const unsigned char **out,
+                          size_t *len, cg_err *err)
+{
+    size_t n = strlen(text);
+    size_t max = req->limits ? req->limits->max_part : (size_t)-1;
+    if (n / 4 * 3 > max + 3)
+        return cg_err_set(err, CG_ETOOBIG, "inline document larger than %zu bytes", max);
+    unsigned char *buf = cg_pool_alloc(req->pool, n / 4 * 3 + 4);
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0, pad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        int v = b64val(c);
+        if (v < 0 || pad)
+            return cg_err_set(err, CG_EINVAL, "document content is not base64 (byte %zu)", i);
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (pad > 2 || bits >= 6)
+        return cg_err_set(err, CG_EINVAL, "document content is not base64 (bad length)");
+    if (o > max)
+        return cg_err_set(err, CG_ETOOBIG, "inline document larger than %zu bytes", max);
+    *out = buf;
+    *len = o;
+    return CG_OK;
+}
+
+int cg_request_content(const cg_request *req, xmlNodePtr element, const unsigned char **out,
+                       size_t *len, char sha1[CG_SHA1_HEX_LEN + 1], cg_err *err)
+{
+    xmlNodePtr include = NULL;
+    for (xmlNodePtr c = element->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (include || !c->ns || strcmp((const char *)c->ns->href, "http://www.w3.org/2004/08/xop/include") != 0 ||
+            strcmp((const char *)c->name, "Include") != 0)
+            return cg_err_set(err, CG_EINVAL, "unexpected element <%s> in document content",
+                              (const char *)c->name);
+        include = c;
+    }
+    if (include) {
+        xmlChar *href = xmlGetProp(include, (const xmlChar *)"href");
+        char *cid = href ? request_cid(req->pool, (const char *)href) : NULL;
+        int rc;
+        if (!cid) {
+            rc = cg_err_set(err, CG_EINVAL, "xop:Include href \"%s\" is not a cid: URL",
+                            href ? (const char *)href : "");
+            xmlFree(href);
+            return rc;
+        }
+        xmlFree(href);
+        for (size_t i = 0; i < req->nparts; i++) {
+            if (strcmp(req->parts[i].content_id, cid) == 0) {
+                *out = req->parts[i].data;
+                *len = req->parts[i].len;
+                memcpy(sha1, req->parts[i].sha1, CG_SHA1_HEX_LEN + 1);
+                return CG_OK;
+            }
+        }
+        return cg_err_set(err, CG_ENOTFOUND, "xop:Include refers to cid:%s, which no MIME part has",
+                          cid);
+    }
+    xmlChar *text = xmlNodeGetContent(element);
+    int rc = request_base64(req, text ? (const char *)text : "", out, len, err);
+    xmlFree(text);
+    if (rc == CG_OK)
+        request_sha1(sha1, *out, *len);
+    return rc;
+}

@@ -1,0 +1,105 @@
+/* request: one SOAP request as the transaction handlers see it, and the answer they give.
+ * Owns: the transport-neutral shape of a request (action, body as a libxml2 tree, MTOM parts,
+ * peer identity, pool, deadline) and of a response (body, parts to send as MTOM, fault), and
+ * resolving a Document element's content (xop:Include or inline base64).
+ * Does not own: sockets, HTTP, MIME or the envelope (transport), what a body means (svc handlers). */
+#ifndef CG_SVC_REQUEST_H
+#define CG_SVC_REQUEST_H
+
+#include <libxml/tree.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/pool.h"
+
+#define CG_SHA1_HEX_LEN 40
+
+/* A MIME part received with the request (not the root part). The transport computed size and
+ * SHA-1 while reading; the bytes stay valid until the response has been sent. */
+typedef struct cg_part {
+    const char *content_id;   /* without "<>" and not %-escaped */
+    const char *content_type; /* as sent, may be NULL */
+    const unsigned char *data;
+    size_t len;
+    char sha1[CG_SHA1_HEX_LEN + 1]; /* lowercase hex */
+} cg_part;
+
+/* Limits the transport enforced; handlers use them for their own bounds (e.g. inline base64). */
+typedef struct cg_request_limits {
+    size_t max_envelope;   /* bytes of the SOAP envelope */
+    size_t max_part;       /* bytes of one attachment (and of one decoded inline document) */
+    size_t max_parts;      /* attachments per request */
+    unsigned max_depth;    /* XML nesting */
+} cg_request_limits;
+
+typedef struct cg_request {
+    cg_pool *pool;          /* dies after the response is sent */
+    const char *path;       /* endpoint path, e.g. "/xds/repository" */
+    const char *action;     /* wsa:Action (or the SOAP 1.2 action parameter when no header) */
+    const char *message_id; /* wsa:MessageID, may be NULL */
+    xmlDocPtr envelope;     /* whole envelope, parsed by xml/parse (no DTD, no network) */
+    xmlNodePtr body;        /* first element child of soap:Body */
+    const cg_part *parts;
+    size_t nparts;
+    const char *peer_addr;    /* "127.0.0.1:51234" */
+    const char *peer_subject; /* TLS client certificate subject, NULL without mutual TLS */
+    int64_t deadline_ms;      /* monotonic ms by which the answer should be sent, 0 = none */
+    const cg_request_limits *limits;
+} cg_request;
+
+/* A part the response carries as MTOM; the body refers to it by <xop:Include href="cid:ID"/>. */
+typedef struct cg_out_part {
+    const char *content_id; /* without "<>" */
+    const char *content_type;
+    const unsigned char *data; /* must live until the response is sent (pool or pool cleanup) */
+    size_t len;
+} cg_out_part;
+
+typedef enum cg_fault_code {
+    CG_FAULT_NONE = 0,
+    CG_FAULT_SENDER,         /* env:Sender: the request is wrong */
+    CG_FAULT_RECEIVER,       /* env:Receiver: we could not process a good request */
+    CG_FAULT_VERSION_MISMATCH,
+    CG_FAULT_MUST_UNDERSTAND
+} cg_fault_code;
+
+typedef struct cg_response {
+    const char *action; /* wsa:Action of the answer */
+    xmlDocPtr body;     /* its root element goes into soap:Body; freed with the request pool */
+    int mtom;           /* answer as multipart/related MTOM even when there are no parts */
+    cg_out_part *parts;
+    size_t nparts;
+    size_t parts_cap;
+    /* A fault instead of a body: */
+    cg_fault_code fault;
+    const char *fault_subcode; /* QName text, e.g. "wsa:ActionNotSupported", may be NULL */
+    const char *fault_reason;
+    int http_status; /* 0 = transport chooses (200, or 400/500 for faults) */
+} cg_response;
+
+/* A handler answers one action; it fills resp and returns CG_OK, or sets a fault. It never
+ * returns an error for bad input: bad input is an IHE error in the body or a Sender fault. */
+typedef int (*cg_handler_fn)(void *ctx, const cg_request *req, cg_response *resp);
+
+typedef struct cg_route {
+    const char *path;   /* endpoint path this action is served on */
+    const char *action; /* request wsa:Action */
+    cg_handler_fn fn;
+    void *ctx;
+} cg_route;
+
+void cg_response_fault(cg_response *resp, cg_pool *pool, cg_fault_code code, const char *subcode,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Adds an MTOM part to the response and returns the content id it was given. */
+const char *cg_response_add_part(cg_response *resp, cg_pool *pool, const char *content_type,
+                                 const unsigned char *data, size_t len);
+
+/* The bytes of a Document-like element: a single xop:Include child resolved against the
+ * request's parts (href "cid:" URL-unescaped), or the element's text decoded as base64.
+ * sha1 receives the hex digest. CG_ENOTFOUND: the cid names no part; CG_EINVAL: bad base64
+ * or bad reference; CG_ETOOBIG: decoded content above limits->max_part. */
+int cg_request_content(const cg_request *req, xmlNodePtr element, const unsigned char **out,
+                       size_t *len, char sha1[CG_SHA1_HEX_LEN + 1], cg_err *err);
+
+#endif

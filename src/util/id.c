@@ -1,0 +1,96 @@
+/* id: identifiers cdagate makes up (see id.h). */
+#include "util/id.h"
+
+#include <ctype.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void id_random(unsigned char *out, size_t len)
+{
+    if (RAND_bytes(out, (int)len) != 1) {
+        fputs("cdagate: the system random generator failed\n", stderr);
+        abort();
+    }
+}
+
+void cg_id_uuid_urn(char out[CG_UUID_URN_LEN + 1])
+{
+    unsigned char b[16];
+    id_random(b, sizeof(b));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, CG_UUID_URN_LEN + 1,
+             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+void cg_id_oid(char out[CG_OID_MAX + 1])
+{
+    unsigned char b[16];
+    id_random(b, sizeof(b));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    /* 128-bit big-endian integer to decimal by repeated division */
+    char digits[48];
+    size_t nd = 0;
+    int nonzero = 1;
+    while (nonzero) {
+        unsigned rem = 0;
+        nonzero = 0;
+        for (size_t i = 0; i < sizeof(b); i++) {
+            unsigned cur = (rem << 8) | b[i];
+            b[i] = (unsigned char)(cur / 10);
+            rem = cur % 10;
+            if (b[i])
+                nonzero = 1;
+        }
+        digits[nd++] = (char)('0' + rem);
+    }
+    size_t o = 0;
+    memcpy(out, "2.25.", 5);
+    o = 5;
+    while (nd > 0)
+        out[o++] = digits[--nd];
+    out[o] = '\0';
+}
+
+int cg_id_is_oid(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > CG_OID_MAX || s[0] < '0' || s[0] > '2')
+        return 0;
+    const char *p = s;
+    int arcs = 0;
+    for (;;) {
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        if (*p == '0' && isdigit((unsigned char)p[1]))
+            return 0; /* leading zero */
+        while (isdigit((unsigned char)*p))
+            p++;
+        arcs++;
+        if (*p == '\0')
+            break;
+        if (*p != '.')
+            return 0;
+        p++;
+    }
+    return arcs >= 2;
+}
+
+int cg_id_is_uuid_urn(const char *s)
+{
+    if (strncasecmp(s, "urn:uuid:", 9) != 0)
+        return 0;
+    s += 9;
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return 0;
+    }
+    return s[36] == '\0';
+}
