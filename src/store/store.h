@@ -19,6 +19,7 @@ typedef struct cg_store_config {
     unsigned readers;      /* read connections kept open (default: 8) */
     unsigned commit_batch; /* most submissions one group commit may take (default: 64) */
     int busy_timeout_ms;   /* default 5000 */
+    const char *backend;   /* "sqlite" (also when NULL); a PostgreSQL backend may follow */
 } cg_store_config;
 
 typedef enum cg_obj_kind {
@@ -144,6 +145,8 @@ int cg_store_object_xml(cg_store *store, const char *uuid, char **out, size_t *l
  * "ID^^^&OID&ISO". Adding an existing patient is not an error. */
 int cg_store_patient_add(cg_store *store, const char *patient_id, cg_err *err);
 int cg_store_patient_known(cg_store *store, const char *patient_id, int *out, cg_err *err);
+/* Called once per patient, ordered by patient_id; added_at is UTC "YYYY-MM-DDThh:mm:ssZ".
+ * Returning non-zero stops the listing, and cg_store_patient_list returns that value. */
 typedef int (*cg_store_patient_fn)(void *ctx, const char *patient_id, const char *added_at);
 int cg_store_patient_list(cg_store *store, cg_store_patient_fn fn, void *ctx, cg_err *err);
 
@@ -156,7 +159,26 @@ typedef struct cg_store_stats {
     int64_t documents;
     int64_t patients;
     int schema_version;
+    /* This process, since cg_store_open: */
+    int64_t commits;       /* group commits made (one fsync each) */
+    int64_t submissions;   /* submissions committed; commits < submissions: commits were shared */
+    int64_t largest_batch; /* most jobs (submissions, patient adds) one commit carried */
+    int64_t queued;        /* jobs waiting for the writer now */
 } cg_store_stats;
 int cg_store_stats_get(cg_store *store, cg_store_stats *out, cg_err *err);
+
+/* The sortable key of an XDS DTM (YYYY[MM[DD[hh[mm[ss]]]]], UTC): the digits padded with zeros
+ * to YYYYMMDDhhmmss, as an integer ("2004" -> 20040000000000, "200412251030" ->
+ * 20041225103000). A value of lower precision sorts before every value inside its period, so a
+ * range query compares keys of bounds made the same way. Stores keep the DTM as given beside
+ * its key. Returns 1 and sets *out for a well-formed DTM, 0 otherwise (no key is stored). */
+int cg_store_dtm_key(const char *dtm, int64_t *out);
+
+/* Tests only. The writer's Nth statement step from now fails with SQLITE_IOERR ("disk I/O
+ * error"), once; 0 disarms. The batch carrying it fails whole: every caller gets CG_EIO. */
+void cg_store_debug_fail_after(cg_store *store, long n);
+/* Tests only. While paused the writer leaves queued jobs alone, so a test can gather several
+ * submissions into one batch (wait for stats.queued), then unpause. cg_store_free unpauses. */
+void cg_store_debug_pause(cg_store *store, int paused);
 
 #endif

@@ -1,0 +1,42 @@
+/* backend: what a storage backend (sqlite.c now, a PostgreSQL one later) gives the store.
+ * Owns: the table of operations store.c calls. Does not own: the group-commit queue and the
+ * writer thread (store.c), or any SQL (each backend's own file). Only store.c and the backends
+ * include this header. */
+#ifndef CG_STORE_BACKEND_H
+#define CG_STORE_BACKEND_H
+
+#include "store/store.h"
+
+/* The writer operations are called from the store's one writer thread only, in this order for a
+ * batch: begin, then apply_* for each queued job, then commit (or rollback), then maintain.
+ * apply_* return CG_OK; CG_EINVAL when this job alone is refused (its changes are undone, the
+ * transaction goes on); CG_EIO when the transaction cannot go on (store.c then calls rollback and
+ * fails the whole batch). The read operations may be called from any thread at any time. */
+typedef struct cg_store_backend {
+    const char *name;
+    int (*open)(void **out, const cg_store_config *cfg, cg_err *err);
+    void (*close)(void *be);
+
+    int (*begin)(void *be, cg_err *err);
+    int (*apply_submission)(void *be, const cg_store_submission *sub, cg_store_conflicts *conflicts,
+                            cg_err *err);
+    int (*apply_patient)(void *be, const char *patient_id, cg_err *err);
+    int (*commit)(void *be, cg_err *err);
+    void (*rollback)(void *be);
+    /* Between batches, after the callers were answered (e.g. a WAL checkpoint). */
+    void (*maintain)(void *be);
+    /* Tests: the Nth writer statement from now fails with an I/O error (0: none). */
+    void (*fail_after)(void *be, long n);
+
+    int (*document_get)(void *be, const char *repository_id, const char *unique_id,
+                        cg_store_blob *out, cg_err *err);
+    int (*object_xml)(void *be, const char *uuid, char **out, size_t *len, cg_err *err);
+    int (*patient_known)(void *be, const char *patient_id, int *out, cg_err *err);
+    int (*patient_list)(void *be, cg_store_patient_fn fn, void *ctx, cg_err *err);
+    /* Fills the persistent counts and schema_version; store.c adds its own counters. */
+    int (*stats)(void *be, cg_store_stats *out, cg_err *err);
+} cg_store_backend;
+
+extern const cg_store_backend cg_store_sqlite_backend;
+
+#endif

@@ -1,0 +1,1118 @@
+/* sqlite: the SQLite backend of the store (see store.h, backend.h); all of the store's SQL.
+ * Owns: DATA_DIR/registry.db (WAL, synchronous=FULL, foreign keys), its schema and migrations,
+ * the writer connection with its cached statements, and a pool of read-only connections.
+ * Does not own: the group-commit queue and writer thread (store.c), XDS rules (registry).
+ *
+ * One database holds metadata and document bytes, so a submission is one transaction. The writer
+ * connection is used only by the store's writer thread (and by cg_store_open/free before and
+ * after it runs); each read takes a connection of its own from the pool, so with WAL readers
+ * never wait for the writer. Every value goes through a bound parameter of a prepared
+ * statement; the only SQL run by sqlite3_exec is the fixed text of this file. */
+#define _POSIX_C_SOURCE 200809L
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/backend.h"
+#include "util/alloc.h"
+#include "util/fs.h"
+
+#define APPLICATION_ID 1667522919 /* 0x63646167, "cdag" in the database header: ours */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define CHECKPOINT_FRAMES 1000 /* checkpoint between batches once the WAL holds this many */
+
+/* ---- schema ---------------------------------------------------------------------------------
+ * Migrations run in order at open, all in one transaction; PRAGMA user_version is the schema
+ * version (each migration sets it). Append new migrations; never edit one that has shipped.
+ *
+ * objects: one row per registry object (every kind), the columns stored queries select and
+ *   filter on. The XML lives apart in object_xml so that objects stays dense: scanning a
+ *   patient's rows never reads XML pages. Rows are joined by integer rowid (objects.id).
+ * Times: each DTM column keeps the value as given (creation_time ...) and beside it its
+ *   sortable key (creation_key ...): YYYYMMDDhhmmss as an INTEGER with absent trailing parts
+ *   zero, see cg_store_dtm_key. NULL when absent or not a well-formed DTM.
+ * codes: one row per coded value (classCode, eventCodeList ...); the (attr, code, scheme)
+ *   index finds objects by code, the primary key answers "has object X this code".
+ * author_persons: authorPerson values of DocumentEntries (and SubmissionSets).
+ * documents: repository content, bytes in the same database as the metadata.
+ * tallies: counts per kind kept in the writing transaction, so stats never counts rows.
+ * meta: a few facts about the database itself. */
+/* clang-format off */
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO meta (key, value) VALUES"
+    "  ('created_at', strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),"
+    "  ('created_by', 'cdagate');"
+    "CREATE TABLE objects ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 4),"
+    "  uuid TEXT NOT NULL UNIQUE,"
+    "  lid TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  status TEXT,"
+    "  patient_id TEXT,"
+    "  unique_id TEXT,"
+    "  object_type TEXT,"
+    "  mime_type TEXT,"
+    "  hash TEXT,"
+    "  size INTEGER,"
+    "  repository_id TEXT,"
+    "  creation_time TEXT, creation_key INTEGER,"
+    "  service_start TEXT, service_start_key INTEGER,"
+    "  service_stop TEXT, service_stop_key INTEGER,"
+    "  submission_time TEXT, submission_key INTEGER,"
+    "  source_id TEXT,"
+    "  last_update_time TEXT, last_update_key INTEGER,"
+    "  assoc_type TEXT,"
+    "  source TEXT,"
+    "  target TEXT"
+    ");"
+    /* FindDocuments / FindSubmissionSets / FindFolders: a patient's objects of one kind and
+     * status, with creationTime ranges answered from the index too. Every ITI-18 find query
+     * names a patient, so the time keys need no index of their own for it. */
+    "CREATE INDEX objects_patient ON objects (patient_id, kind, status, creation_key)"
+    "  WHERE patient_id IS NOT NULL;"
+    "CREATE INDEX objects_unique_id ON objects (unique_id) WHERE unique_id IS NOT NULL;"
+    "CREATE INDEX objects_lid ON objects (lid, version);"
+    "CREATE INDEX objects_source ON objects (source, assoc_type) WHERE source IS NOT NULL;"
+    "CREATE INDEX objects_target ON objects (target, assoc_type) WHERE target IS NOT NULL;"
+    "CREATE INDEX objects_submission_time ON objects (submission_key)"
+    "  WHERE submission_key IS NOT NULL;"
+    "CREATE TABLE object_xml ("
+    "  object_id INTEGER PRIMARY KEY REFERENCES objects (id),"
+    "  xml TEXT NOT NULL"
+    ");"
+    "CREATE TABLE codes ("
+    "  object_id INTEGER NOT NULL REFERENCES objects (id),"
+    "  attr TEXT NOT NULL,"
+    "  code TEXT NOT NULL,"
+    "  scheme TEXT NOT NULL,"
+    "  PRIMARY KEY (object_id, attr, code, scheme)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX codes_value ON codes (attr, code, scheme);"
+    "CREATE TABLE author_persons ("
+    "  object_id INTEGER NOT NULL REFERENCES objects (id),"
+    "  person TEXT NOT NULL,"
+    "  PRIMARY KEY (object_id, person)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE documents ("
+    "  id INTEGER PRIMARY KEY,"
+    "  repository_id TEXT NOT NULL,"
+    "  unique_id TEXT NOT NULL,"
+    "  mime_type TEXT NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  content BLOB NOT NULL,"
+    "  UNIQUE (repository_id, unique_id)"
+    ");"
+    "CREATE TABLE patients ("
+    "  id INTEGER PRIMARY KEY,"
+    "  patient_id TEXT NOT NULL UNIQUE,"
+    "  added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+    ");"
+    "CREATE TABLE tallies ("
+    "  name TEXT PRIMARY KEY,"
+    "  n INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO tallies (name, n) VALUES ('DocumentEntry', 0), ('SubmissionSet', 0),"
+    "  ('Folder', 0), ('Association', 0), ('document', 0), ('patient', 0);"
+    "PRAGMA application_id = " STR(APPLICATION_ID) ";"
+    "PRAGMA user_version = 1;",
+};
+/* clang-format on */
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* tallies rows, indexed by cg_obj_kind; then the documents and patients rows */
+enum { TALLY_DOCUMENTS = 5, TALLY_PATIENTS = 6, TALLY_COUNT = 7 };
+static const char *const tally_names[TALLY_COUNT] = {
+    NULL, "DocumentEntry", "SubmissionSet", "Folder", "Association", "document", "patient"};
+
+/* ---- statements ------------------------------------------------------------------------------ */
+enum {
+    W_BEGIN,
+    W_COMMIT,
+    W_ROLLBACK,
+    W_SAVEPOINT,
+    W_RELEASE,
+    W_ROLLBACK_TO,
+    W_FIND_UUID,
+    W_FIND_UNIQUE_ID,
+    W_FIND_DOCUMENT,
+    W_INSERT_OBJECT,
+    W_INSERT_XML,
+    W_INSERT_CODE,
+    W_INSERT_AUTHOR,
+    W_INSERT_DOCUMENT,
+    W_INSERT_PATIENT,
+    W_TALLY,
+    W_COUNT
+};
+
+static const struct {
+    const char *name; /* what error messages call it */
+    const char *sql;
+} wsql[W_COUNT] = {
+    [W_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
+    [W_COMMIT] = {"commit", "COMMIT"},
+    [W_ROLLBACK] = {"rollback", "ROLLBACK"},
+    [W_SAVEPOINT] = {"savepoint", "SAVEPOINT submission"},
+    [W_RELEASE] = {"release", "RELEASE submission"},
+    [W_ROLLBACK_TO] = {"rollback_to", "ROLLBACK TO submission"},
+    [W_FIND_UUID] = {"find_uuid", "SELECT kind FROM objects WHERE uuid = ?1"},
+    /* a new version of the same logical object (same lid) may keep the uniqueId */
+    [W_FIND_UNIQUE_ID] = {"find_unique_id",
+                          "SELECT kind, hash FROM objects WHERE unique_id = ?1 AND lid <> ?2 "
+                          "LIMIT 1"},
+    [W_FIND_DOCUMENT] = {"find_document",
+                         "SELECT hash FROM documents WHERE repository_id = ?1 AND unique_id = ?2"},
+    [W_INSERT_OBJECT] = {"insert_object",
+                         "INSERT INTO objects (kind, uuid, lid, version, status, patient_id, "
+                         "unique_id, object_type, mime_type, hash, size, repository_id, "
+                         "creation_time, creation_key, service_start, service_start_key, "
+                         "service_stop, service_stop_key, submission_time, submission_key, "
+                         "source_id, last_update_time, last_update_key, assoc_type, source, "
+                         "target) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                         "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"},
+    [W_INSERT_XML] = {"insert_xml", "INSERT INTO object_xml (object_id, xml) VALUES (?1, ?2)"},
+    [W_INSERT_CODE] = {"insert_code",
+                       "INSERT INTO codes (object_id, attr, code, scheme) VALUES (?1, ?2, ?3, ?4) "
+                       "ON CONFLICT DO NOTHING"},
+    [W_INSERT_AUTHOR] = {"insert_author",
+                         "INSERT INTO author_persons (object_id, person) VALUES (?1, ?2) "
+                         "ON CONFLICT DO NOTHING"},
+    [W_INSERT_DOCUMENT] = {"insert_document",
+                           "INSERT INTO documents (repository_id, unique_id, mime_type, hash, "
+                           "size, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+    [W_INSERT_PATIENT] = {"insert_patient", "INSERT INTO patients (patient_id) VALUES (?1) "
+                                            "ON CONFLICT (patient_id) DO NOTHING"},
+    [W_TALLY] = {"tally", "UPDATE tallies SET n = n + ?2 WHERE name = ?1"},
+};
+
+enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_COUNT };
+
+static const struct {
+    const char *name;
+    const char *sql;
+} rsql[R_COUNT] = {
+    [R_DOCUMENT] = {"document_get", "SELECT mime_type, hash, content FROM documents "
+                                    "WHERE repository_id = ?1 AND unique_id = ?2"},
+    [R_OBJECT_XML] = {"object_xml",
+                      "SELECT x.xml FROM objects o JOIN object_xml x ON x.object_id = o.id "
+                      "WHERE o.uuid = ?1"},
+    [R_PATIENT_KNOWN] = {"patient_known", "SELECT 1 FROM patients WHERE patient_id = ?1"},
+    [R_PATIENT_LIST] = {"patient_list",
+                        "SELECT patient_id, added_at FROM patients ORDER BY patient_id"},
+    [R_TALLIES] = {"stats", "SELECT name, n FROM tallies"},
+};
+
+typedef struct reader {
+    struct reader *next;
+    sqlite3 *db;
+    sqlite3_stmt *st[R_COUNT];
+} reader;
+
+typedef struct sq_store {
+    char *path;
+    int busy_timeout_ms;
+    int version; /* schema version after the migrations */
+    sqlite3 *wdb;
+    sqlite3_stmt *wst[W_COUNT];
+    atomic_long fail_after;
+    int wal_frames; /* writer thread only (set by the WAL hook during COMMIT) */
+    pthread_mutex_t rlock;
+    reader *idle;
+    unsigned nidle, readers;
+} sq_store;
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+static void
+copy_bounded(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Which CG code an SQLite failure of one statement is: a refused value concerns that job alone;
+ * anything else (I/O, full disk, corruption, lock timeout) ends the transaction. */
+static int
+code_of(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE: return CG_EINVAL;
+    case SQLITE_TOOBIG: return CG_ETOOBIG;
+    default: return CG_EIO;
+    }
+}
+
+/* Binding: the first failure is kept and reported when the statement would run. */
+typedef struct binder {
+    sqlite3_stmt *st;
+    int rc;
+} binder;
+
+static void
+b_text(binder *b, int i, const char *s)
+{
+    int rc = s ? sqlite3_bind_text(b->st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(b->st, i);
+    if (b->rc == SQLITE_OK)
+        b->rc = rc;
+}
+
+static void
+b_int(binder *b, int i, int64_t v)
+{
+    int rc = sqlite3_bind_int64(b->st, i, v);
+    if (b->rc == SQLITE_OK)
+        b->rc = rc;
+}
+
+static void
+b_null(binder *b, int i)
+{
+    int rc = sqlite3_bind_null(b->st, i);
+    if (b->rc == SQLITE_OK)
+        b->rc = rc;
+}
+
+/* A DTM as given (parameter i) and its sortable key (parameter i + 1). */
+static void
+b_dtm(binder *b, int i, const char *dtm)
+{
+    int64_t key;
+    b_text(b, i, dtm);
+    if (cg_store_dtm_key(dtm, &key))
+        b_int(b, i + 1, key);
+    else
+        b_null(b, i + 1);
+}
+
+static int
+sq_prepare(sqlite3 *db, const char *name, const char *sql, sqlite3_stmt **out, cg_err *err)
+{
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    if (rc != SQLITE_OK)
+        return cg_err_set(err, CG_EIO, "sqlite3_prepare_v3(%s): %s", name, sqlite3_errmsg(db));
+    return CG_OK;
+}
+
+/* ---- the writer connection ------------------------------------------------------------------- */
+
+/* Binding failed for statement id: CG code, message set. */
+static int
+w_bindfail(sq_store *s, int id, int rc, cg_err *err)
+{
+    sqlite3_reset(s->wst[id]);
+    return cg_err_set(err, code_of(rc), "sqlite3_bind(%s): %s", wsql[id].name, sqlite3_errstr(rc));
+}
+
+/* Steps writer statement id: SQLITE_ROW (the caller reads, then resets), SQLITE_DONE (reset
+ * already), or a negative CG code with the message set. Honours cg_store_debug_fail_after. */
+static int
+w_step(sq_store *s, int id, cg_err *err)
+{
+    sqlite3_stmt *st = s->wst[id];
+    if (atomic_load(&s->fail_after) > 0 && atomic_fetch_sub(&s->fail_after, 1) == 1) {
+        sqlite3_reset(st);
+        return cg_err_set(err, CG_EIO, "sqlite3_step(%s): %s", wsql[id].name,
+                          sqlite3_errstr(SQLITE_IOERR));
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return rc;
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return rc;
+    }
+    cg_err_set(err, code_of(rc), "sqlite3_step(%s): %s", wsql[id].name, sqlite3_errmsg(s->wdb));
+    sqlite3_reset(st);
+    return code_of(rc);
+}
+
+/* Runs a statement that returns no row. */
+static int
+w_exec(sq_store *s, int id, cg_err *err)
+{
+    int rc = w_step(s, id, err);
+    if (rc == SQLITE_ROW) {
+        sqlite3_reset(s->wst[id]);
+        return CG_OK;
+    }
+    return rc == SQLITE_DONE ? CG_OK : rc;
+}
+
+static int
+add_conflict(cg_store_conflicts *c, size_t *cap, cg_conflict_kind kind, const char *id,
+             int existing_kind, const char *existing_hash)
+{
+    c->items = cg_xgrow(c->items, cap, c->count + 1, sizeof(*c->items));
+    cg_store_conflict *x = &c->items[c->count++];
+    memset(x, 0, sizeof(*x));
+    x->kind = kind;
+    copy_bounded(x->id, sizeof x->id, id);
+    x->existing_kind = (cg_obj_kind)existing_kind;
+    copy_bounded(x->existing_hash, sizeof x->existing_hash, existing_hash);
+    return CG_OK;
+}
+
+static int
+has_unique_id_conflict(const cg_store_conflicts *c, const char *unique_id)
+{
+    for (size_t i = 0; i < c->count; i++)
+        if (c->items[i].kind == CG_CONFLICT_UNIQUE_ID && strcmp(c->items[i].id, unique_id) == 0)
+            return 1;
+    return 0;
+}
+
+/* The kind of the object registered under uuid: > 0 found, 0 none, < 0 a CG error. */
+static int
+find_uuid(sq_store *s, const char *uuid, cg_err *err)
+{
+    binder b = {s->wst[W_FIND_UUID], SQLITE_OK};
+    b_text(&b, 1, uuid);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_FIND_UUID, b.rc, err);
+    int rc = w_step(s, W_FIND_UUID, err);
+    if (rc == SQLITE_ROW) {
+        int kind = sqlite3_column_int(s->wst[W_FIND_UUID], 0);
+        sqlite3_reset(s->wst[W_FIND_UUID]);
+        return kind > 0 ? kind : 1;
+    }
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+static int
+insert_object(sq_store *s, const cg_store_object *o, cg_err *err)
+{
+    int rc;
+    const char *lid = o->lid ? o->lid : o->uuid;
+    binder b = {s->wst[W_INSERT_OBJECT], SQLITE_OK};
+    b_int(&b, 1, o->kind);
+    b_text(&b, 2, o->uuid);
+    b_text(&b, 3, lid);
+    b_int(&b, 4, o->version > 0 ? o->version : 1);
+    b_text(&b, 5, o->status);
+    b_text(&b, 6, o->patient_id);
+    b_text(&b, 7, o->unique_id);
+    b_text(&b, 8, o->object_type);
+    b_text(&b, 9, o->mime_type);
+    b_text(&b, 10, o->hash);
+    if (o->kind == CG_OBJ_DOCUMENT_ENTRY && o->size >= 0)
+        b_int(&b, 11, o->size);
+    else
+        b_null(&b, 11);
+    b_text(&b, 12, o->repository_id);
+    b_dtm(&b, 13, o->creation_time);
+    b_dtm(&b, 15, o->service_start);
+    b_dtm(&b, 17, o->service_stop);
+    b_dtm(&b, 19, o->submission_time);
+    b_text(&b, 21, o->source_id);
+    b_dtm(&b, 22, o->last_update_time);
+    b_text(&b, 24, o->assoc_type);
+    b_text(&b, 25, o->source);
+    b_text(&b, 26, o->target);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_INSERT_OBJECT, b.rc, err);
+    if ((rc = w_exec(s, W_INSERT_OBJECT, err)) != CG_OK)
+        return rc;
+    sqlite3_int64 id = sqlite3_last_insert_rowid(s->wdb);
+
+    b = (binder){s->wst[W_INSERT_XML], SQLITE_OK};
+    b_int(&b, 1, id);
+    if (b.rc == SQLITE_OK)
+        b.rc = sqlite3_bind_text64(b.st, 2, o->xml, o->xml_len, SQLITE_STATIC, SQLITE_UTF8);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_INSERT_XML, b.rc, err);
+    if ((rc = w_exec(s, W_INSERT_XML, err)) != CG_OK)
+        return rc;
+
+    for (size_t i = 0; i < o->ncodes; i++) {
+        const cg_store_code *c = &o->codes[i];
+        assert(c->attr && c->code);
+        b = (binder){s->wst[W_INSERT_CODE], SQLITE_OK};
+        b_int(&b, 1, id);
+        b_text(&b, 2, c->attr);
+        b_text(&b, 3, c->code);
+        b_text(&b, 4, c->scheme ? c->scheme : "");
+        if (b.rc != SQLITE_OK)
+            return w_bindfail(s, W_INSERT_CODE, b.rc, err);
+        if ((rc = w_exec(s, W_INSERT_CODE, err)) != CG_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < o->nauthor_persons; i++) {
+        assert(o->author_persons[i]);
+        b = (binder){s->wst[W_INSERT_AUTHOR], SQLITE_OK};
+        b_int(&b, 1, id);
+        b_text(&b, 2, o->author_persons[i]);
+        if (b.rc != SQLITE_OK)
+            return w_bindfail(s, W_INSERT_AUTHOR, b.rc, err);
+        if ((rc = w_exec(s, W_INSERT_AUTHOR, err)) != CG_OK)
+            return rc;
+    }
+    return CG_OK;
+}
+
+/* Checks and inserts one object: CG_OK (inserted or a conflict recorded) or a CG error. */
+static int
+put_object(sq_store *s, const cg_store_object *o, cg_store_conflicts *conflicts, size_t *cap,
+           int64_t *tally, cg_err *err)
+{
+    assert(o->kind >= CG_OBJ_DOCUMENT_ENTRY && o->kind <= CG_OBJ_ASSOCIATION);
+    assert(o->uuid && o->xml);
+    int refused = 0;
+    int kind = find_uuid(s, o->uuid, err);
+    if (kind < 0)
+        return kind;
+    if (kind > 0) {
+        add_conflict(conflicts, cap, CG_CONFLICT_UUID, o->uuid, kind, NULL);
+        refused = 1;
+    }
+    if (o->unique_id) {
+        sqlite3_stmt *st = s->wst[W_FIND_UNIQUE_ID];
+        binder b = {st, SQLITE_OK};
+        b_text(&b, 1, o->unique_id);
+        b_text(&b, 2, o->lid ? o->lid : o->uuid);
+        if (b.rc != SQLITE_OK)
+            return w_bindfail(s, W_FIND_UNIQUE_ID, b.rc, err);
+        int rc = w_step(s, W_FIND_UNIQUE_ID, err);
+        if (rc == SQLITE_ROW) {
+            int existing = sqlite3_column_int(st, 0);
+            add_conflict(conflicts, cap, CG_CONFLICT_UNIQUE_ID, o->unique_id, existing,
+                         existing == CG_OBJ_DOCUMENT_ENTRY
+                             ? (const char *)sqlite3_column_text(st, 1)
+                             : NULL);
+            sqlite3_reset(st);
+            refused = 1;
+        } else if (rc != SQLITE_DONE) {
+            return rc;
+        }
+    }
+    if (refused)
+        return CG_OK; /* insert nothing more of it; the savepoint is rolled back anyway */
+    int rc = insert_object(s, o, err);
+    if (rc == CG_OK)
+        tally[o->kind]++;
+    return rc;
+}
+
+static int
+put_document(sq_store *s, const cg_store_document *d, cg_store_conflicts *conflicts, size_t *cap,
+             int64_t *tally, cg_err *err)
+{
+    assert(d->repository_id && d->unique_id && d->mime_type && d->hash);
+    assert(d->len == 0 || d->data);
+    sqlite3_stmt *st = s->wst[W_FIND_DOCUMENT];
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, d->repository_id);
+    b_text(&b, 2, d->unique_id);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_FIND_DOCUMENT, b.rc, err);
+    int rc = w_step(s, W_FIND_DOCUMENT, err);
+    if (rc == SQLITE_ROW) {
+        /* the bytes of a registered document: name it as its DocumentEntry's conflict */
+        if (!has_unique_id_conflict(conflicts, d->unique_id))
+            add_conflict(conflicts, cap, CG_CONFLICT_UNIQUE_ID, d->unique_id, CG_OBJ_DOCUMENT_ENTRY,
+                         (const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+        return CG_OK;
+    }
+    if (rc != SQLITE_DONE)
+        return rc;
+
+    b = (binder){s->wst[W_INSERT_DOCUMENT], SQLITE_OK};
+    b_text(&b, 1, d->repository_id);
+    b_text(&b, 2, d->unique_id);
+    b_text(&b, 3, d->mime_type);
+    b_text(&b, 4, d->hash);
+    b_int(&b, 5, (int64_t)d->len);
+    if (b.rc == SQLITE_OK)
+        b.rc = d->len ? sqlite3_bind_blob64(b.st, 6, d->data, d->len, SQLITE_STATIC)
+                      : sqlite3_bind_zeroblob(b.st, 6, 0);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_INSERT_DOCUMENT, b.rc, err);
+    if ((rc = w_exec(s, W_INSERT_DOCUMENT, err)) != CG_OK)
+        return rc;
+    tally[TALLY_DOCUMENTS]++;
+    return CG_OK;
+}
+
+static int
+add_tallies(sq_store *s, const int64_t *tally, cg_err *err)
+{
+    for (int i = 1; i < TALLY_COUNT; i++) {
+        if (tally[i] == 0)
+            continue;
+        binder b = {s->wst[W_TALLY], SQLITE_OK};
+        b_text(&b, 1, tally_names[i]);
+        b_int(&b, 2, tally[i]);
+        if (b.rc != SQLITE_OK)
+            return w_bindfail(s, W_TALLY, b.rc, err);
+        int rc = w_exec(s, W_TALLY, err);
+        if (rc != CG_OK)
+            return rc;
+    }
+    return CG_OK;
+}
+
+/* Everything of one submission, inside its savepoint. */
+static int
+put_submission(sq_store *s, const cg_store_submission *sub, cg_store_conflicts *conflicts,
+               cg_err *err)
+{
+    int64_t tally[TALLY_COUNT] = {0};
+    size_t cap = 0;
+    int rc;
+    for (size_t i = 0; i < sub->nobjects; i++)
+        if ((rc = put_object(s, &sub->objects[i], conflicts, &cap, tally, err)) != CG_OK)
+            return rc;
+    for (size_t i = 0; i < sub->ndocuments; i++)
+        if ((rc = put_document(s, &sub->documents[i], conflicts, &cap, tally, err)) != CG_OK)
+            return rc;
+    /* after the objects: a reference may also name an object of this submission */
+    for (size_t i = 0; i < sub->nreferences; i++) {
+        assert(sub->references[i]);
+        int kind = find_uuid(s, sub->references[i], err);
+        if (kind < 0)
+            return kind;
+        if (kind == 0)
+            add_conflict(conflicts, &cap, CG_CONFLICT_MISSING, sub->references[i], 0, NULL);
+    }
+    if (conflicts->count > 0)
+        return CG_EINVAL;
+    return add_tallies(s, tally, err);
+}
+
+static int
+sq_apply_submission(void *be, const cg_store_submission *sub, cg_store_conflicts *conflicts,
+                    cg_err *err)
+{
+    sq_store *s = be;
+    if (w_exec(s, W_SAVEPOINT, err) != CG_OK)
+        return CG_EIO;
+    int rc = put_submission(s, sub, conflicts, err);
+    if (rc == CG_EIO)
+        return CG_EIO; /* the caller rolls the whole transaction back */
+    if (rc != CG_OK) {
+        /* refused: undo this submission alone; the transaction must still be open */
+        if (sqlite3_get_autocommit(s->wdb)) {
+            cg_err_init(err);
+            return cg_err_set(err, CG_EIO, "sqlite3_step: the transaction was rolled back");
+        }
+        cg_err lerr;
+        cg_err_init(&lerr);
+        if (w_exec(s, W_ROLLBACK_TO, &lerr) != CG_OK || w_exec(s, W_RELEASE, &lerr) != CG_OK) {
+            cg_err_init(err);
+            return cg_err_set(err, CG_EIO, "%s", lerr.msg);
+        }
+        return rc;
+    }
+    if (w_exec(s, W_RELEASE, err) != CG_OK)
+        return CG_EIO;
+    return CG_OK;
+}
+
+static int
+sq_apply_patient(void *be, const char *patient_id, cg_err *err)
+{
+    sq_store *s = be;
+    binder b = {s->wst[W_INSERT_PATIENT], SQLITE_OK};
+    b_text(&b, 1, patient_id);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_INSERT_PATIENT, b.rc, err);
+    int rc = w_exec(s, W_INSERT_PATIENT, err);
+    if (rc != CG_OK)
+        return rc;
+    if (sqlite3_changes(s->wdb) == 0)
+        return CG_OK; /* already known */
+    int64_t tally[TALLY_COUNT] = {0};
+    tally[TALLY_PATIENTS] = 1;
+    return add_tallies(s, tally, err) == CG_OK ? CG_OK : CG_EIO;
+}
+
+static int
+sq_begin(void *be, cg_err *err)
+{
+    sq_store *s = be;
+    return w_exec(s, W_BEGIN, err) == CG_OK ? CG_OK : CG_EIO;
+}
+
+static int
+sq_commit(void *be, cg_err *err)
+{
+    sq_store *s = be;
+    return w_exec(s, W_COMMIT, err) == CG_OK ? CG_OK : CG_EIO;
+}
+
+static void
+sq_rollback(void *be)
+{
+    sq_store *s = be;
+    if (sqlite3_get_autocommit(s->wdb))
+        return; /* SQLite already rolled the transaction back */
+    /* not through w_step: no fault is injected here, and a failure leaves nothing to do */
+    sqlite3_step(s->wst[W_ROLLBACK]);
+    sqlite3_reset(s->wst[W_ROLLBACK]);
+}
+
+static int
+wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+    sq_store *s = ctx;
+    s->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+static void
+sq_maintain(void *be)
+{
+    sq_store *s = be;
+    if (s->wal_frames < CHECKPOINT_FRAMES)
+        return;
+    /* PASSIVE: copies what no reader still needs, never waits; the next write transaction then
+     * restarts the WAL from its beginning. A failure here only delays the checkpoint. */
+    sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    s->wal_frames = 0;
+}
+
+static void
+sq_fail_after(void *be, long n)
+{
+    sq_store *s = be;
+    atomic_store(&s->fail_after, n);
+}
+
+/* ---- the read pool --------------------------------------------------------------------------- */
+
+static void
+reader_close(reader *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < R_COUNT; i++)
+        sqlite3_finalize(r->st[i]);
+    sqlite3_close(r->db);
+    free(r);
+}
+
+static reader *
+reader_open(sq_store *s, cg_err *err)
+{
+    reader *r = cg_xcalloc(1, sizeof(*r));
+    int rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        cg_err_set(err, CG_EIO, "sqlite3_open_v2(%s, read-only): %s", s->path,
+                   r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+        reader_close(r);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(r->db, 1);
+    sqlite3_busy_timeout(r->db, s->busy_timeout_ms);
+    for (int i = 0; i < R_COUNT; i++) {
+        if (sq_prepare(r->db, rsql[i].name, rsql[i].sql, &r->st[i], err) != CG_OK) {
+            reader_close(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+static reader *
+reader_get(sq_store *s, cg_err *err)
+{
+    pthread_mutex_lock(&s->rlock);
+    reader *r = s->idle;
+    if (r) {
+        s->idle = r->next;
+        s->nidle--;
+    }
+    pthread_mutex_unlock(&s->rlock);
+    return r ? r : reader_open(s, err);
+}
+
+static void
+reader_put(sq_store *s, reader *r)
+{
+    pthread_mutex_lock(&s->rlock);
+    if (s->nidle < s->readers) {
+        r->next = s->idle;
+        s->idle = r;
+        s->nidle++;
+        r = NULL;
+    }
+    pthread_mutex_unlock(&s->rlock);
+    reader_close(r); /* beyond `readers` idle connections */
+}
+
+static int
+r_fail(reader *r, int id, int rc, cg_err *err)
+{
+    sqlite3_reset(r->st[id]);
+    return cg_err_set(err, CG_EIO, "sqlite3_step(%s): %s", rsql[id].name,
+                      rc == SQLITE_OK ? "bind failed" : sqlite3_errmsg(r->db));
+}
+
+static int
+sq_document_get(void *be, const char *repository_id, const char *unique_id, cg_store_blob *out,
+                cg_err *err)
+{
+    sq_store *s = be;
+    reader *r = reader_get(s, err);
+    if (r == NULL)
+        return CG_EIO;
+    sqlite3_stmt *st = r->st[R_DOCUMENT];
+    int rc = CG_OK;
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, repository_id);
+    b_text(&b, 2, unique_id);
+    int step = b.rc == SQLITE_OK ? sqlite3_step(st) : SQLITE_OK;
+    if (step == SQLITE_DONE) {
+        rc = cg_err_set(err, CG_ENOTFOUND, "no document %s in repository %s", unique_id,
+                        repository_id);
+    } else if (step != SQLITE_ROW) {
+        rc = r_fail(r, R_DOCUMENT, step, err);
+        goto done;
+    } else {
+        const char *mime = (const char *)sqlite3_column_text(st, 0);
+        out->mime_type = cg_xstrdup(mime ? mime : "");
+        copy_bounded(out->hash, sizeof out->hash, (const char *)sqlite3_column_text(st, 1));
+        const void *data = sqlite3_column_blob(st, 2);
+        out->len = (size_t)sqlite3_column_bytes(st, 2);
+        out->data = cg_xmalloc(out->len);
+        if (out->len)
+            memcpy(out->data, data, out->len);
+    }
+    sqlite3_reset(st);
+done:
+    sqlite3_clear_bindings(st);
+    reader_put(s, r);
+    return rc;
+}
+
+static int
+sq_object_xml(void *be, const char *uuid, char **out, size_t *len, cg_err *err)
+{
+    sq_store *s = be;
+    reader *r = reader_get(s, err);
+    if (r == NULL)
+        return CG_EIO;
+    sqlite3_stmt *st = r->st[R_OBJECT_XML];
+    int rc = CG_OK;
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, uuid);
+    int step = b.rc == SQLITE_OK ? sqlite3_step(st) : SQLITE_OK;
+    if (step == SQLITE_DONE) {
+        rc = cg_err_set(err, CG_ENOTFOUND, "no registry object %s", uuid);
+    } else if (step != SQLITE_ROW) {
+        rc = r_fail(r, R_OBJECT_XML, step, err);
+        goto done;
+    } else {
+        const char *xml = (const char *)sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        *out = cg_xmalloc(n + 1);
+        if (n)
+            memcpy(*out, xml, n);
+        (*out)[n] = '\0';
+        if (len)
+            *len = n;
+    }
+    sqlite3_reset(st);
+done:
+    sqlite3_clear_bindings(st);
+    reader_put(s, r);
+    return rc;
+}
+
+static int
+sq_patient_known(void *be, const char *patient_id, int *out, cg_err *err)
+{
+    sq_store *s = be;
+    reader *r = reader_get(s, err);
+    if (r == NULL)
+        return CG_EIO;
+    sqlite3_stmt *st = r->st[R_PATIENT_KNOWN];
+    int rc = CG_OK;
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, patient_id);
+    int step = b.rc == SQLITE_OK ? sqlite3_step(st) : SQLITE_OK;
+    if (step == SQLITE_ROW || step == SQLITE_DONE) {
+        *out = step == SQLITE_ROW;
+        sqlite3_reset(st);
+    } else {
+        rc = r_fail(r, R_PATIENT_KNOWN, step, err);
+    }
+    sqlite3_clear_bindings(st);
+    reader_put(s, r);
+    return rc;
+}
+
+static int
+sq_patient_list(void *be, cg_store_patient_fn fn, void *ctx, cg_err *err)
+{
+    sq_store *s = be;
+    reader *r = reader_get(s, err);
+    if (r == NULL)
+        return CG_EIO;
+    sqlite3_stmt *st = r->st[R_PATIENT_LIST];
+    int rc = CG_OK;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+                (const char *)sqlite3_column_text(st, 1));
+        if (rc != 0)
+            break;
+    }
+    if (rc == CG_OK && step != SQLITE_DONE)
+        rc = r_fail(r, R_PATIENT_LIST, step, err);
+    sqlite3_reset(st);
+    reader_put(s, r);
+    return rc;
+}
+
+static int
+sq_stats(void *be, cg_store_stats *out, cg_err *err)
+{
+    sq_store *s = be;
+    reader *r = reader_get(s, err);
+    if (r == NULL)
+        return CG_EIO;
+    sqlite3_stmt *st = r->st[R_TALLIES];
+    int rc = CG_OK;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+        int64_t *to[TALLY_COUNT] = {NULL,          &out->document_entries, &out->submission_sets,
+                                    &out->folders, &out->associations,     &out->documents,
+                                    &out->patients};
+        for (int i = 1; i < TALLY_COUNT; i++)
+            if (name && strcmp(name, tally_names[i]) == 0)
+                *to[i] = n;
+    }
+    if (step != SQLITE_DONE)
+        rc = r_fail(r, R_TALLIES, step, err);
+    sqlite3_reset(st);
+    out->schema_version = s->version;
+    reader_put(s, r);
+    return rc;
+}
+
+/* ---- open and close -------------------------------------------------------------------------- */
+
+/* One integer PRAGMA of the writer connection. */
+static int
+pragma_int(sqlite3 *db, const char *sql, int *out, cg_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sq_prepare(db, sql, sql, &st, err);
+    if (rc != CG_OK)
+        return rc;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0);
+    else
+        rc = cg_err_set(err, CG_EIO, "sqlite3_step(%s): %s", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int
+exec(sqlite3 *db, const char *what, const char *sql, cg_err *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        cg_err_set(err, CG_EIO, "sqlite3_exec(%s): %s", what, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return CG_EIO;
+    }
+    return CG_OK;
+}
+
+/* The database must be ours (or empty) and not newer than this code. */
+static int
+check_version(sq_store *s, int *version, cg_err *err)
+{
+    int app = 0;
+    int rc = pragma_int(s->wdb, "PRAGMA application_id", &app, err);
+    if (rc == CG_OK)
+        rc = pragma_int(s->wdb, "PRAGMA user_version", version, err);
+    if (rc != CG_OK)
+        return rc;
+    if (app != APPLICATION_ID && (app != 0 || *version != 0))
+        return cg_err_set(err, CG_EINVAL, "%s: not a cdagate registry database", s->path);
+    if (*version > SCHEMA_VERSION)
+        return cg_err_set(err, CG_EINVAL,
+                          "%s: schema version %d is newer than this cdagate knows (%d); "
+                          "run the cdagate that wrote it, or a newer one",
+                          s->path, *version, SCHEMA_VERSION);
+    return CG_OK;
+}
+
+static int
+migrate(sq_store *s, cg_err *err)
+{
+    int version = 0;
+    int rc = exec(s->wdb, "begin migration", "BEGIN IMMEDIATE", err);
+    if (rc != CG_OK)
+        return rc;
+    /* read again under the write lock: another process may have migrated meanwhile */
+    if ((rc = check_version(s, &version, err)) != CG_OK)
+        goto done;
+    for (int v = version + 1; v <= SCHEMA_VERSION; v++) {
+        char what[32];
+        snprintf(what, sizeof what, "migration %d", v);
+        if ((rc = exec(s->wdb, what, migrations[v - 1], err)) != CG_OK)
+            goto done;
+    }
+    rc = exec(s->wdb, "commit migration", "COMMIT", err);
+    if (rc == CG_OK)
+        rc = pragma_int(s->wdb, "PRAGMA user_version", &s->version, err);
+    if (rc == CG_OK && s->version != SCHEMA_VERSION)
+        rc = cg_err_set(err, CG_EIO, "%s: schema version %d after migrating, expected %d", s->path,
+                        s->version, SCHEMA_VERSION);
+done:
+    if (!sqlite3_get_autocommit(s->wdb))
+        sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* Makes the database file's directory entry durable (SQLite syncs its journals' entries). */
+static int
+sync_dir(const char *dir, cg_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return cg_err_set(err, CG_EIO, "open(%s): %s", dir, strerror(errno));
+    int rc = CG_OK;
+    if (fsync(fd) != 0)
+        rc = cg_err_set(err, CG_EIO, "fsync(%s): %s", dir, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+static void
+sq_close(void *be)
+{
+    sq_store *s = be;
+    if (s == NULL)
+        return;
+    while (s->idle) {
+        reader *r = s->idle;
+        s->idle = r->next;
+        reader_close(r);
+    }
+    for (int i = 0; i < W_COUNT; i++)
+        sqlite3_finalize(s->wst[i]);
+    sqlite3_close(s->wdb); /* the last connection checkpoints and removes the WAL */
+    pthread_mutex_destroy(&s->rlock);
+    free(s->path);
+    free(s);
+}
+
+static int
+sq_open(void **out, const cg_store_config *cfg, cg_err *err)
+{
+    int rc = cg_fs_mkdirs(cfg->data_dir, err);
+    if (rc != CG_OK)
+        return rc;
+    sq_store *s = cg_xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->rlock, NULL);
+    atomic_init(&s->fail_after, 0);
+    s->path = cg_fs_join(cfg->data_dir, "registry.db");
+    s->busy_timeout_ms = cfg->busy_timeout_ms;
+    s->readers = cfg->readers;
+
+    int src = sqlite3_open_v2(
+        s->path, &s->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        rc = cg_err_set(err, CG_EIO, "sqlite3_open_v2(%s): %s", s->path,
+                        s->wdb ? sqlite3_errmsg(s->wdb) : sqlite3_errstr(src));
+        goto done;
+    }
+    sqlite3_extended_result_codes(s->wdb, 1);
+    sqlite3_busy_timeout(s->wdb, s->busy_timeout_ms);
+
+    int version = 0;
+    if ((rc = check_version(s, &version, err)) != CG_OK)
+        goto done;
+    /* WAL: readers see the last commit and never wait for the writer. FULL: each COMMIT
+     * fsyncs the WAL, so an acknowledged submission survives power loss. */
+    sqlite3_stmt *st = NULL;
+    if ((rc = sq_prepare(s->wdb, "journal_mode", "PRAGMA journal_mode = WAL", &st, err)) != CG_OK)
+        goto done;
+    src = sqlite3_step(st);
+    const char *mode = src == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    if (mode == NULL || strcmp(mode, "wal") != 0)
+        rc = cg_err_set(err, CG_EIO, "sqlite3_step(journal_mode): %s: cannot use WAL mode (%s)",
+                        s->path, mode ? mode : sqlite3_errmsg(s->wdb));
+    sqlite3_finalize(st);
+    if (rc != CG_OK)
+        goto done;
+    if ((rc = exec(s->wdb, "pragmas",
+                   "PRAGMA synchronous = FULL;"
+                   "PRAGMA foreign_keys = ON;"
+                   "PRAGMA journal_size_limit = 67108864;"
+                   "PRAGMA cache_size = -32768;",
+                   err)) != CG_OK)
+        goto done;
+    if ((rc = migrate(s, err)) != CG_OK)
+        goto done;
+    if ((rc = sync_dir(cfg->data_dir, err)) != CG_OK)
+        goto done;
+    for (int i = 0; i < W_COUNT; i++)
+        if ((rc = sq_prepare(s->wdb, wsql[i].name, wsql[i].sql, &s->wst[i], err)) != CG_OK)
+            goto done;
+    /* checkpoints run between batches (sq_maintain), not inside a caller's COMMIT */
+    sqlite3_wal_hook(s->wdb, wal_hook, s);
+
+    /* one reader now, so a database readers cannot open fails at open, not at first read */
+    reader *r = reader_open(s, err);
+    if (r == NULL) {
+        rc = CG_EIO;
+        goto done;
+    }
+    reader_put(s, r);
+done:
+    if (rc != CG_OK) {
+        sq_close(s);
+        return rc;
+    }
+    *out = s;
+    return CG_OK;
+}
+
+const cg_store_backend cg_store_sqlite_backend = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .apply_submission = sq_apply_submission,
+    .apply_patient = sq_apply_patient,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .maintain = sq_maintain,
+    .fail_after = sq_fail_after,
+    .document_get = sq_document_get,
+    .object_xml = sq_object_xml,
+    .patient_known = sq_patient_known,
+    .patient_list = sq_patient_list,
+    .stats = sq_stats,
+};
