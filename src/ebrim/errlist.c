@@ -11,7 +11,7 @@ void cg_errlist_init(cg_errlist *list, cg_pool *pool)
     list->pool = pool;
 }
 
-void cg_errlist_add(cg_errlist *list, cg_severity sev, const char *code, const char *location,
+void cg_errlist_add(cg_errlist *list, cg_ihe_severity sev, const char *code, const char *location,
                     const char *fmt, ...)
 {
     char msg[1024];
@@ -26,7 +26,7 @@ void cg_errlist_add(cg_errlist *list, cg_severity sev, const char *code, const c
     e->code = code;
     e->context = cg_pool_strdup(list->pool, msg);
     e->location = cg_pool_strdup(list->pool, location);
-    if (sev == CG_SEV_ERROR)
+    if (sev == CG_IHE_ERROR)
         list->errors++;
 }
 

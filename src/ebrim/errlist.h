@@ -31,11 +31,13 @@
 #define CG_XDS_REGISTRY_OUT_OF_RESOURCES "XDSRegistryOutOfResources"
 #define CG_XDS_REPOSITORY_OUT_OF_RESOURCES "XDSRepositoryOutOfResources"
 #define CG_XDS_INVALID_REQUEST "XDSInvalidRequestException"
+#define CG_XDS_INVALID_DOCUMENT_CONTENT "InvalidDocumentContent"
 
-typedef enum cg_severity { CG_SEV_WARNING = 1, CG_SEV_ERROR = 2 } cg_severity;
+/* Named apart from validate/report.h's finding severities: both meet in the repository. */
+typedef enum cg_ihe_severity { CG_IHE_WARNING = 1, CG_IHE_ERROR = 2 } cg_ihe_severity;
 
 typedef struct cg_ihe_error {
-    cg_severity severity;
+    cg_ihe_severity severity;
     const char *code;     /* an IHE error code (the constants above) */
     const char *context;  /* codeContext: what was wrong, naming the object */
     const char *location; /* optional: the object id, or our homeCommunityId for XCA */
@@ -46,12 +48,12 @@ typedef struct cg_errlist {
     cg_ihe_error *items;
     size_t count;
     size_t cap;
-    size_t errors; /* entries with CG_SEV_ERROR */
+    size_t errors; /* entries with CG_IHE_ERROR */
 } cg_errlist;
 
 void cg_errlist_init(cg_errlist *list, cg_pool *pool);
 /* Appends an entry; context is printf-style and copied into the pool. */
-void cg_errlist_add(cg_errlist *list, cg_severity sev, const char *code, const char *location,
+void cg_errlist_add(cg_errlist *list, cg_ihe_severity sev, const char *code, const char *location,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int cg_errlist_has_code(const cg_errlist *list, const char *code);
 

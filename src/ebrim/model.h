@@ -26,6 +26,20 @@
 #define CG_UUID_SUBMISSION_SET "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
 #define CG_UUID_FOLDER "urn:uuid:d9d542f3-6cc4-48b6-8870-ea235fbc94c2"
 
+/* ExternalIdentifier schemes (ITI TF-3 4.2.5). */
+#define CG_UUID_DE_PATIENT_ID "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
+#define CG_UUID_DE_UNIQUE_ID "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+#define CG_UUID_SS_PATIENT_ID "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"
+#define CG_UUID_SS_UNIQUE_ID "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"
+#define CG_UUID_SS_SOURCE_ID "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832"
+#define CG_UUID_FOLDER_PATIENT_ID "urn:uuid:f64ffdf0-4b97-4e06-b79f-a52b38ec2f8a"
+#define CG_UUID_FOLDER_UNIQUE_ID "urn:uuid:75df8f67-9973-4fbe-a900-df66cefecc5a"
+
+#define CG_STATUS_APPROVED "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
+#define CG_ASSOC_HAS_MEMBER "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
+#define CG_SEVERITY_ERROR "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"
+#define CG_SEVERITY_WARNING "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning"
+
 typedef enum cg_ebrim_kind {
     CG_EBRIM_DOCUMENT_ENTRY = 1,
     CG_EBRIM_SUBMISSION_SET = 2,
@@ -62,11 +76,17 @@ typedef struct cg_ebrim_submission {
     cg_ebrim_object *objects;
     size_t count;
     size_t cap;
+    xmlNodePtr list; /* rim:RegistryObjectList */
+    size_t *index;   /* open-addressing table of object positions + 1 by id (cg_ebrim_find) */
+    size_t index_cap;
 } cg_ebrim_submission;
 
 /* Collects the objects of an lcm:SubmitObjectsRequest element. Structural problems (not a
  * SubmitObjectsRequest, no RegistryObjectList, objects without id) are added to errs as
- * XDSRegistryMetadataError; returns CG_EINVAL then, CG_OK otherwise. */
+ * XDSRegistryMetadataError; returns CG_EINVAL then, CG_OK otherwise. Also structural: a
+ * RegistryPackage classified as neither (or both) SubmissionSet and Folder, and list elements
+ * XDS does not register (rim:ObjectRef is skipped silently). Every such problem is reported,
+ * and the readable objects are still collected. Symbolic ids leave obj->uuid NULL. */
 int cg_ebrim_parse_submission(cg_ebrim_submission *out, xmlNodePtr submit_objects_request,
                               cg_pool *pool, cg_errlist *errs);
 
@@ -76,6 +96,45 @@ size_t cg_ebrim_slot_values(const cg_ebrim_object *obj, const char *name, cg_poo
                             const char ***out);
 /* Replaces the Slot's values with one value, adding the Slot if it is absent. */
 void cg_ebrim_slot_set(cg_ebrim_object *obj, const char *name, const char *value);
+
+/* The same on any element with rim:Slot children (a nested Classification, an Association).
+ * Values are the text of each rim:ValueList/rim:Value, pointing into the tree (a Value made
+ * of several text nodes is merged into one first); an empty Value is "". When a name occurs
+ * on more than one Slot, the first Slot counts (cg_ebrim_slot_count tells). */
+const char *cg_ebrim_node_slot_value(xmlNodePtr node, const char *name);
+size_t cg_ebrim_node_slot_values(xmlNodePtr node, const char *name, cg_pool *pool,
+                                 const char ***out);
+void cg_ebrim_node_slot_set(xmlNodePtr node, const char *name, const char *value);
+/* How many rim:Slot children are named `name`. */
+size_t cg_ebrim_slot_count(xmlNodePtr node, const char *name);
+/* Removes every Slot named `name` from the object; returns how many were removed. */
+size_t cg_ebrim_slot_remove(cg_ebrim_object *obj, const char *name);
+
+/* The object whose id (as submitted) is `id`, NULL when there is none. */
+cg_ebrim_object *cg_ebrim_find(const cg_ebrim_submission *sub, const char *id);
+/* "DocumentEntry", "SubmissionSet", "Folder", "Association", "Classification". */
+const char *cg_ebrim_kind_name(cg_ebrim_kind kind);
+/* 1 when a names the UUID URN b, ignoring case and white space (real senders wrap long scheme
+ * ids across lines: "urn:uuid:58a6f841-87b3-4a3e-92fd- a8ffeff98427"). */
+int cg_ebrim_uuid_eq(const char *a, const char *b);
+/* The next rim: element child of parent named `local` after `prev` (NULL: the first one);
+ * local NULL matches every rim: element. */
+xmlNodePtr cg_ebrim_child(xmlNodePtr parent, const char *local, xmlNodePtr prev);
+/* The value of node's first rim:ExternalIdentifier with that identificationScheme (copied into
+ * pool, NULL when there is none); cg_ebrim_external_id_count counts them. */
+const char *cg_ebrim_external_id(cg_pool *pool, xmlNodePtr node, const char *scheme);
+size_t cg_ebrim_external_id_count(xmlNodePtr node, const char *scheme);
+/* An attribute's value copied into pool, NULL when absent. */
+const char *cg_ebrim_attr(cg_pool *pool, xmlNodePtr node, const char *name);
+/* Inserts child (a rim: element) under parent where ebRIM 3.0's content model wants it:
+ * Slot, Name, Description, VersionInfo, Classification, ExternalIdentifier, then the rest. */
+void cg_ebrim_insert(xmlNodePtr parent, xmlNodePtr child);
+
+/* The element as a standalone XML text with every namespace it uses declared on it, and the
+ * elements of `fold` (standalone Classifications of this object) copied into it in ebRIM order.
+ * The text lives in pool. CG_OK, or CG_EINVAL when libxml2 cannot serialize the copy. */
+int cg_ebrim_object_xml(const char **out, size_t *len, cg_pool *pool, xmlNodePtr node,
+                        const xmlNodePtr *fold, size_t nfold);
 
 /* A RegistryResponse (rs:) document carrying status and RegistryErrorList, freed with pool. */
 xmlDocPtr cg_ebrim_registry_response(cg_pool *pool, const cg_errlist *errs, int some_succeeded);
