@@ -6,6 +6,8 @@
 #ifndef CG_REGISTRY_REGISTRY_H
 #define CG_REGISTRY_REGISTRY_H
 
+#include <stddef.h>
+
 #include "ebrim/errlist.h"
 #include "ebrim/model.h"
 #include "store/store.h"
@@ -15,8 +17,13 @@ typedef struct cg_registry_config {
     const char *home_community_id; /* urn:oid:..., NULL when not configured */
 } cg_registry_config;
 
+/* check_patients on, no homeCommunityId. */
+void cg_registry_config_default(cg_registry_config *out);
+
 typedef struct cg_registry cg_registry;
 
+/* cfg NULL: the defaults. The store is borrowed and must outlive the registry; the registry is
+ * read-only after creation and may be shared by threads. */
 cg_registry *cg_registry_new(cg_store *store, const cg_registry_config *cfg);
 void cg_registry_free(cg_registry *reg);
 
@@ -27,5 +34,11 @@ void cg_registry_free(cg_registry *reg);
  * XDSRegistryError is in errs, nothing was written). */
 int cg_registry_submit(cg_registry *reg, cg_ebrim_submission *sub, const cg_store_document *docs,
                        size_t ndocs, cg_errlist *errs);
+
+/* Checks a patient id is an HL7 CX the registry accepts: "ID^^^&OID&ISO" (an ID, no other
+ * components, an assigning authority with a valid OID and type ISO; 256 characters at most).
+ * CG_EINVAL with the reason in why otherwise. Used by the metadata rules and by
+ * `cdagate patient add`. */
+int cg_registry_patient_id_check(const char *patient_id, char *why, size_t whylen);
 
 #endif

@@ -1,0 +1,589 @@
+/* registry: the XDS Document Registry's submission path (see registry.h): rules, the checks that
+ * need the store, amending the tree (entryUUIDs, references, status, versions), and one store
+ * transaction with the store's conflicts mapped to IHE error codes. */
+#define _POSIX_C_SOURCE 200809L
+#include "registry/registry.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "registry/format.h"
+#include "registry/rules.h"
+#include "util/alloc.h"
+#include "util/id.h"
+
+struct cg_registry {
+    cg_store *store;
+    int check_patients;
+    char *home_community_id;
+};
+
+void
+cg_registry_config_default(cg_registry_config *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->check_patients = 1;
+}
+
+cg_registry *
+cg_registry_new(cg_store *store, const cg_registry_config *cfg)
+{
+    assert(store != NULL);
+    cg_registry_config def;
+    if (cfg == NULL) {
+        cg_registry_config_default(&def);
+        cfg = &def;
+    }
+    cg_registry *reg = cg_xcalloc(1, sizeof(*reg));
+    reg->store = store;
+    reg->check_patients = cfg->check_patients;
+    reg->home_community_id = cfg->home_community_id ? cg_xstrdup(cfg->home_community_id) : NULL;
+    return reg;
+}
+
+void
+cg_registry_free(cg_registry *reg)
+{
+    if (reg == NULL)
+        return;
+    free(reg->home_community_id);
+    free(reg);
+}
+
+int
+cg_registry_patient_id_check(const char *patient_id, char *why, size_t whylen)
+{
+    assert(patient_id != NULL);
+    if (why != NULL && whylen > 0)
+        why[0] = '\0';
+    return cg_format_cx_why(patient_id, why, whylen) ? CG_OK : CG_EINVAL;
+}
+
+static int
+is_xds_object(const cg_ebrim_object *o)
+{
+    return o->kind == CG_EBRIM_DOCUMENT_ENTRY || o->kind == CG_EBRIM_SUBMISSION_SET ||
+           o->kind == CG_EBRIM_FOLDER;
+}
+
+static int
+store_failed(cg_errlist *errs, const char *call, const cg_err *err)
+{
+    cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                 "the registry could not use its store (%s: %s); nothing was registered", call,
+                 err->msg[0] ? err->msg : cg_err_name(err->code));
+    return CG_EIO;
+}
+
+/* ---- checks that need the store -------------------------------------------------------------- */
+
+typedef struct pid_ref {
+    const char *pid;
+    size_t index;
+} pid_ref;
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+    const pid_ref *x = a, *y = b;
+    int c = strcmp(x->pid, y->pid);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* XDSUnknownPatientId once per distinct well-formed patient id, naming its first object. */
+static int
+check_patients(cg_registry *reg, const cg_ebrim_submission *sub, cg_errlist *errs)
+{
+    pid_ref *refs = cg_pool_calloc(sub->pool, sub->count + 1, sizeof(*refs));
+    size_t n = 0;
+    for (size_t i = 0; i < sub->count; i++) {
+        const cg_ebrim_object *o = &sub->objects[i];
+        if (is_xds_object(o) && o->patient_id != NULL && cg_format_is_cx(o->patient_id))
+            refs[n++] = (pid_ref){o->patient_id, i};
+    }
+    qsort(refs, n, sizeof(*refs), cmp_pid);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(refs[i].pid, refs[i - 1].pid) == 0)
+            continue;
+        int known = 0;
+        cg_err err;
+        cg_err_init(&err);
+        if (cg_store_patient_known(reg->store, refs[i].pid, &known, &err) != CG_OK)
+            return store_failed(errs, "cg_store_patient_known", &err);
+        if (!known) {
+            const cg_ebrim_object *o = &sub->objects[refs[i].index];
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_PATIENT_ID, o,
+                         "patientId \"%s\" is not known to this registry (no patient identity "
+                         "feed registered it)",
+                         refs[i].pid);
+        }
+    }
+    return CG_OK;
+}
+
+/* Standalone Classifications naming a urn:uuid outside the submission. */
+static int
+check_outside(cg_registry *reg, const cg_rules_result *res, cg_errlist *errs)
+{
+    for (size_t i = 0; i < res->noutside; i++) {
+        const cg_ebrim_object *o = res->outside[i];
+        char *xml = NULL;
+        size_t len = 0;
+        cg_err err;
+        cg_err_init(&err);
+        int rc = cg_store_object_xml(reg->store, o->classified_object, &xml, &len, &err);
+        free(xml);
+        if (rc == CG_ENOTFOUND)
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNRESOLVED_REFERENCE, o,
+                         "classifiedObject \"%s\" names neither an object of this submission "
+                         "nor a registered object",
+                         o->classified_object);
+        else if (rc == CG_OK)
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, o,
+                         "classifies the registered object %s; changing registered metadata is "
+                         "ITI-57 Update Document Set, which this registry does not support",
+                         o->classified_object);
+        else
+            return store_failed(errs, "cg_store_object_xml", &err);
+    }
+    return CG_OK;
+}
+
+/* ---- amending the tree ----------------------------------------------------------------------- */
+
+static int
+is_rim(xmlNodePtr n, const char *local)
+{
+    return n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+           xmlStrEqual(n->ns->href, BAD_CAST CG_NS_RIM) && xmlStrEqual(n->name, BAD_CAST local);
+}
+
+static const char *
+new_uuid(cg_pool *pool)
+{
+    char u[CG_UUID_URN_LEN + 1];
+    cg_id_uuid_urn(u);
+    return cg_pool_strdup(pool, u);
+}
+
+/* Rewrites the references of node and its descendants to entryUUIDs; nested Classifications and
+ * ExternalIdentifiers get a UUID id and name their parent. */
+static void
+rewrite(const cg_ebrim_submission *sub, xmlNodePtr node)
+{
+    static const char *const refs[] = {"sourceObject", "targetObject", "classifiedObject",
+                                       "registryObject"};
+    for (size_t r = 0; r < sizeof(refs) / sizeof(refs[0]); r++) {
+        xmlChar *v = xmlGetNoNsProp(node, BAD_CAST refs[r]);
+        if (v == NULL)
+            continue;
+        const cg_ebrim_object *o = cg_ebrim_find(sub, (const char *)v);
+        if (o != NULL && o->uuid != NULL && strcmp(o->uuid, (const char *)v) != 0)
+            xmlSetProp(node, BAD_CAST refs[r], BAD_CAST o->uuid);
+        xmlFree(v);
+    }
+    for (xmlNodePtr c = node->children; c != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        int cl = is_rim(c, "Classification");
+        if (cl || is_rim(c, "ExternalIdentifier")) {
+            xmlChar *id = xmlGetNoNsProp(c, BAD_CAST "id");
+            if (id == NULL || !cg_id_is_uuid_urn((const char *)id))
+                xmlSetProp(c, BAD_CAST "id", BAD_CAST new_uuid(sub->pool));
+            xmlFree(id);
+            const char *owner_attr = cl ? "classifiedObject" : "registryObject";
+            xmlChar *parent_id = xmlGetNoNsProp(node, BAD_CAST "id");
+            if (parent_id != NULL && !xmlHasNsProp(c, BAD_CAST owner_attr, NULL))
+                xmlSetProp(c, BAD_CAST owner_attr, parent_id);
+            xmlFree(parent_id);
+        }
+        rewrite(sub, c);
+    }
+}
+
+static void
+now_dtm(char out[15])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 15, "%Y%m%d%H%M%S", &tm);
+}
+
+static void
+amend(cg_ebrim_submission *sub, const cg_rules_result *res)
+{
+    for (size_t i = 0; i < sub->count; i++)
+        if (sub->objects[i].uuid == NULL)
+            sub->objects[i].uuid = new_uuid(sub->pool);
+    char now[15];
+    now_dtm(now);
+    for (size_t i = 0; i < sub->count; i++) {
+        cg_ebrim_object *o = &sub->objects[i];
+        xmlSetProp(o->node, BAD_CAST "id", BAD_CAST o->uuid);
+        rewrite(sub, o->node);
+        if (o->kind == CG_EBRIM_CLASSIFICATION)
+            continue;
+        /* the rules allow a lid only equal to the id: a first version */
+        xmlSetProp(o->node, BAD_CAST "lid", BAD_CAST o->uuid);
+        xmlSetProp(o->node, BAD_CAST "status", BAD_CAST CG_STATUS_APPROVED);
+        if (cg_ebrim_child(o->node, "VersionInfo", NULL) == NULL) {
+            xmlNodePtr vi = xmlNewDocNode(o->node->doc, o->node->ns, BAD_CAST "VersionInfo", NULL);
+            xmlNewProp(vi, BAD_CAST "versionName", BAD_CAST "1");
+            cg_ebrim_insert(o->node, vi);
+        }
+        const cg_rules_object *info = &res->objects[i];
+        for (size_t d = 0; d < info->ndropped; d++)
+            cg_ebrim_slot_remove(o, info->dropped[d]);
+        if (o->kind == CG_EBRIM_FOLDER)
+            cg_ebrim_slot_set(o, "lastUpdateTime", now);
+    }
+}
+
+/* ---- registering ----------------------------------------------------------------------------- */
+
+typedef struct build {
+    cg_pool *pool;
+    cg_store_code *codes;
+    size_t ncodes;
+    size_t codes_cap;
+    const char **authors;
+    size_t nauthors;
+    size_t authors_cap;
+} build;
+
+static void
+collect_codes(build *b, const cg_ebrim_object *o, const cg_rules_object *info)
+{
+    b->codes = NULL;
+    b->ncodes = b->codes_cap = 0;
+    b->authors = NULL;
+    b->nauthors = b->authors_cap = 0;
+    for (size_t k = 0; k < info->nclassifications; k++) {
+        xmlNodePtr cl = info->classifications[k];
+        const cg_rules_scheme *sch =
+            cg_rules_scheme_find(o->kind, cg_ebrim_attr(b->pool, cl, "classificationScheme"));
+        if (sch == NULL)
+            continue;
+        if (sch->coded) {
+            b->codes =
+                cg_pool_grow(b->pool, b->codes, &b->codes_cap, b->ncodes + 1, sizeof(*b->codes));
+            cg_store_code *code = &b->codes[b->ncodes++];
+            code->attr = sch->attr;
+            code->code = cg_ebrim_attr(b->pool, cl, "nodeRepresentation");
+            code->scheme = cg_pool_strdup(b->pool, cg_ebrim_node_slot_value(cl, "codingScheme"));
+        } else {
+            const char *person = cg_ebrim_node_slot_value(cl, "authorPerson");
+            if (person == NULL)
+                continue;
+            b->authors = cg_pool_grow(b->pool, b->authors, &b->authors_cap, b->nauthors + 1,
+                                      sizeof(*b->authors));
+            b->authors[b->nauthors++] = cg_pool_strdup(b->pool, person);
+        }
+    }
+}
+
+static const char *
+slot(cg_pool *pool, const cg_ebrim_object *o, const char *name)
+{
+    return cg_pool_strdup(pool, cg_ebrim_slot_value(o, name));
+}
+
+static const char *
+endpoint(const cg_ebrim_submission *sub, const char *ref)
+{
+    const cg_ebrim_object *o = cg_ebrim_find(sub, ref);
+    return o ? o->uuid : ref;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The submission as the store takes it: one object per DocumentEntry, SubmissionSet, Folder and
+ * Association, and the association ends that lie outside it. */
+static int
+build_submission(cg_store_submission *out, const cg_ebrim_submission *sub,
+                 const cg_rules_result *res, cg_errlist *errs)
+{
+    cg_pool *pool = sub->pool;
+    cg_store_object *objs = cg_pool_calloc(pool, sub->count + 1, sizeof(*objs));
+    const char **refs = cg_pool_calloc(pool, 2 * sub->count + 1, sizeof(*refs));
+    size_t nobj = 0, nrefs = 0;
+    build b = {.pool = pool};
+    for (size_t i = 0; i < sub->count; i++) {
+        const cg_ebrim_object *o = &sub->objects[i];
+        const cg_rules_object *info = &res->objects[i];
+        if (o->kind == CG_EBRIM_CLASSIFICATION)
+            continue;
+        cg_store_object *so = &objs[nobj++];
+        so->uuid = o->uuid;
+        so->lid = o->uuid;
+        so->version = 1;
+        so->status = CG_STATUS_APPROVED;
+        so->size = -1;
+        collect_codes(&b, o, info);
+        so->codes = b.codes;
+        so->ncodes = b.ncodes;
+        so->author_persons = b.authors;
+        so->nauthor_persons = b.nauthors;
+        switch (o->kind) {
+        case CG_EBRIM_DOCUMENT_ENTRY: {
+            so->kind = CG_OBJ_DOCUMENT_ENTRY;
+            so->object_type = o->object_type;
+            so->mime_type = o->mime_type;
+            so->hash = slot(pool, o, "hash");
+            const char *size = cg_ebrim_slot_value(o, "size");
+            so->size = size ? strtoll(size, NULL, 10) : -1;
+            so->repository_id = slot(pool, o, "repositoryUniqueId");
+            so->creation_time = slot(pool, o, "creationTime");
+            so->service_start = slot(pool, o, "serviceStartTime");
+            so->service_stop = slot(pool, o, "serviceStopTime");
+            break;
+        }
+        case CG_EBRIM_SUBMISSION_SET:
+            so->kind = CG_OBJ_SUBMISSION_SET;
+            so->submission_time = slot(pool, o, "submissionTime");
+            so->source_id = cg_ebrim_external_id(pool, o->node, CG_UUID_SS_SOURCE_ID);
+            break;
+        case CG_EBRIM_FOLDER:
+            so->kind = CG_OBJ_FOLDER;
+            so->last_update_time = slot(pool, o, "lastUpdateTime");
+            break;
+        case CG_EBRIM_ASSOCIATION:
+            so->kind = CG_OBJ_ASSOCIATION;
+            so->assoc_type = o->assoc_type;
+            so->source = endpoint(sub, o->source);
+            so->target = endpoint(sub, o->target);
+            if (cg_ebrim_find(sub, o->source) == NULL)
+                refs[nrefs++] = o->source;
+            if (cg_ebrim_find(sub, o->target) == NULL)
+                refs[nrefs++] = o->target;
+            break;
+        case CG_EBRIM_CLASSIFICATION: break;
+        }
+        if (is_xds_object(o)) {
+            so->patient_id = o->patient_id;
+            so->unique_id = o->unique_id;
+        }
+        if (cg_ebrim_object_xml(&so->xml, &so->xml_len, pool, o->node, info->fold, info->nfold) !=
+            CG_OK) {
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, o,
+                         "cg_ebrim_object_xml could not serialize it; nothing was registered");
+            return CG_EIO;
+        }
+    }
+    if (nrefs > 1) {
+        qsort(refs, nrefs, sizeof(*refs), cmp_str);
+        size_t u = 1;
+        for (size_t i = 1; i < nrefs; i++)
+            if (strcmp(refs[i], refs[u - 1]) != 0)
+                refs[u++] = refs[i];
+        nrefs = u;
+    }
+    memset(out, 0, sizeof(*out));
+    out->objects = objs;
+    out->nobjects = nobj;
+    out->references = refs;
+    out->nreferences = nrefs;
+    return CG_OK;
+}
+
+static const char *
+obj_kind_name(cg_obj_kind kind)
+{
+    switch (kind) {
+    case CG_OBJ_DOCUMENT_ENTRY: return "DocumentEntry";
+    case CG_OBJ_SUBMISSION_SET: return "SubmissionSet";
+    case CG_OBJ_FOLDER: return "Folder";
+    case CG_OBJ_ASSOCIATION: return "Association";
+    }
+    return "object";
+}
+
+/* Objects of the submission by a key (uniqueId, entryUUID, or an association end outside the
+ * submission), sorted: the store may report a conflict for every object of a large submission. */
+typedef struct keyed {
+    const char *key;
+    size_t order;
+    const cg_ebrim_object *obj;
+    const char *what; /* for association ends: "sourceObject" or "targetObject" */
+} keyed;
+
+typedef struct key_index {
+    keyed *items;
+    size_t n;
+    size_t cap;
+} key_index;
+
+static void
+key_add(cg_pool *pool, key_index *ix, const char *key, const cg_ebrim_object *o, const char *what)
+{
+    if (key == NULL)
+        return;
+    ix->items = cg_pool_grow(pool, ix->items, &ix->cap, ix->n + 1, sizeof(*ix->items));
+    ix->items[ix->n] = (keyed){key, ix->n, o, what};
+    ix->n++;
+}
+
+static int
+cmp_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* The first entry whose key is `key`, or ix->n. */
+static size_t
+key_first(const key_index *ix, const char *key)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ix->items[mid].key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ix->n && strcmp(ix->items[lo].key, key) == 0 ? lo : ix->n;
+}
+
+typedef struct conflict_ctx {
+    key_index unique_ids; /* DocumentEntries, SubmissionSets, Folders */
+    key_index uuids;      /* every object the store was given */
+    key_index outside;    /* association ends outside the submission */
+} conflict_ctx;
+
+static void
+conflict_index(conflict_ctx *cx, const cg_ebrim_submission *sub)
+{
+    memset(cx, 0, sizeof(*cx));
+    for (size_t i = 0; i < sub->count; i++) {
+        const cg_ebrim_object *o = &sub->objects[i];
+        if (o->kind == CG_EBRIM_CLASSIFICATION)
+            continue;
+        key_add(sub->pool, &cx->uuids, o->uuid, o, NULL);
+        if (is_xds_object(o))
+            key_add(sub->pool, &cx->unique_ids, o->unique_id, o, NULL);
+        if (o->kind == CG_EBRIM_ASSOCIATION) {
+            if (cg_ebrim_find(sub, o->source) == NULL)
+                key_add(sub->pool, &cx->outside, o->source, o, "sourceObject");
+            if (cg_ebrim_find(sub, o->target) == NULL)
+                key_add(sub->pool, &cx->outside, o->target, o, "targetObject");
+        }
+    }
+    key_index *all[] = {&cx->unique_ids, &cx->uuids, &cx->outside};
+    for (size_t k = 0; k < 3; k++)
+        if (all[k]->n > 1)
+            qsort(all[k]->items, all[k]->n, sizeof(*all[k]->items), cmp_keyed);
+}
+
+/* XDSNonIdenticalHash for a DocumentEntry whose uniqueId is registered with another hash,
+ * XDSDuplicateUniqueIdInRegistry otherwise. */
+static void
+conflict_unique_id(const conflict_ctx *cx, const cg_store_conflict *cf, cg_errlist *errs)
+{
+    const key_index *ix = &cx->unique_ids;
+    size_t k = key_first(ix, cf->id);
+    if (k == ix->n)
+        cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_DUPLICATE_UNIQUE_ID_IN_REGISTRY, NULL,
+                     "uniqueId \"%s\" is already registered", cf->id);
+    for (; k < ix->n && strcmp(ix->items[k].key, cf->id) == 0; k++) {
+        const cg_ebrim_object *o = ix->items[k].obj;
+        const char *hash =
+            o->kind == CG_EBRIM_DOCUMENT_ENTRY ? cg_ebrim_slot_value(o, "hash") : NULL;
+        if (hash != NULL && cf->existing_kind == CG_OBJ_DOCUMENT_ENTRY &&
+            cf->existing_hash[0] != '\0' && strcasecmp(hash, cf->existing_hash) != 0)
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_NON_IDENTICAL_HASH, o,
+                         "uniqueId \"%s\" is registered with hash %s; this document's hash is %s",
+                         cf->id, cf->existing_hash, hash);
+        else
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_DUPLICATE_UNIQUE_ID_IN_REGISTRY, o,
+                         "uniqueId \"%s\" is already registered (by a %s)", cf->id,
+                         obj_kind_name(cf->existing_kind));
+    }
+}
+
+static void
+conflict_missing(const conflict_ctx *cx, const cg_store_conflict *cf, cg_errlist *errs)
+{
+    const key_index *ix = &cx->outside;
+    size_t k = key_first(ix, cf->id);
+    if (k == ix->n)
+        cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNRESOLVED_REFERENCE, NULL,
+                     "\"%s\" names neither an object of this submission nor a registered object",
+                     cf->id);
+    for (; k < ix->n && strcmp(ix->items[k].key, cf->id) == 0; k++)
+        cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNRESOLVED_REFERENCE, ix->items[k].obj,
+                     "%s \"%s\" names neither an object of this submission nor a registered "
+                     "object",
+                     ix->items[k].what, cf->id);
+}
+
+static void
+conflict_uuid(const conflict_ctx *cx, const cg_store_conflict *cf, cg_errlist *errs)
+{
+    size_t k = key_first(&cx->uuids, cf->id);
+    cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR,
+                 k < cx->uuids.n ? cx->uuids.items[k].obj : NULL,
+                 "entryUUID %s is already registered (by a %s)", cf->id,
+                 obj_kind_name(cf->existing_kind));
+}
+
+static int
+commit(cg_registry *reg, const cg_ebrim_submission *sub, const cg_rules_result *res,
+       const cg_store_document *docs, size_t ndocs, cg_errlist *errs)
+{
+    cg_store_submission ssub;
+    int rc = build_submission(&ssub, sub, res, errs);
+    if (rc != CG_OK)
+        return rc;
+    ssub.documents = docs;
+    ssub.ndocuments = ndocs;
+    cg_store_conflicts conflicts = {0};
+    cg_err err;
+    cg_err_init(&err);
+    rc = cg_store_submit(reg->store, &ssub, &conflicts, &err);
+    if (rc == CG_EINVAL && conflicts.count > 0) {
+        conflict_ctx cx;
+        conflict_index(&cx, sub);
+        for (size_t i = 0; i < conflicts.count; i++) {
+            const cg_store_conflict *cf = &conflicts.items[i];
+            switch (cf->kind) {
+            case CG_CONFLICT_UNIQUE_ID: conflict_unique_id(&cx, cf, errs); break;
+            case CG_CONFLICT_UUID: conflict_uuid(&cx, cf, errs); break;
+            case CG_CONFLICT_MISSING: conflict_missing(&cx, cf, errs); break;
+            }
+        }
+        rc = CG_OK;
+    } else if (rc != CG_OK) {
+        rc = store_failed(errs, "cg_store_submit", &err);
+    }
+    cg_store_conflicts_dispose(&conflicts);
+    return rc;
+}
+
+int
+cg_registry_submit(cg_registry *reg, cg_ebrim_submission *sub, const cg_store_document *docs,
+                   size_t ndocs, cg_errlist *errs)
+{
+    assert(reg != NULL && sub != NULL && errs != NULL);
+    assert(docs != NULL || ndocs == 0);
+    cg_rules_result res;
+    cg_rules_check(&res, sub, errs);
+    int rc = CG_OK;
+    if (reg->check_patients && (rc = check_patients(reg, sub, errs)) != CG_OK)
+        return rc;
+    if ((rc = check_outside(reg, &res, errs)) != CG_OK)
+        return rc;
+    if (errs->errors > 0)
+        return CG_OK;
+    amend(sub, &res);
+    return commit(reg, sub, &res, docs, ndocs, errs);
+}
