@@ -1,0 +1,967 @@
+/* server: listener, workers and the path of one request (see server.h). */
+#define _GNU_SOURCE
+#include "transport/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "transport/envelope.h"
+#include "transport/mime.h"
+#include "transport/wire.h"
+#include "util/alloc.h"
+#include "util/fs.h"
+#include "util/id.h"
+#include "xml/parse.h"
+
+#define SERVER_DEFAULT_CIPHERS                                                                     \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"     \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define SERVER_MAX_WSDL ((size_t)1 << 20)
+#define SERVER_MAX_HEALTH ((size_t)64 << 10)
+#define SERVER_DRAIN_BYTES ((size_t)64 << 20)
+#define SERVER_DRAIN_MS 2000
+
+typedef struct conn_slot {
+    SOAP_SOCKET fd;
+    char peer[INET6_ADDRSTRLEN + 8];
+} conn_slot;
+
+struct cg_server {
+    cg_server_config cfg;
+    cg_request_limits limits;
+    cg_xml_limits xml_limits;
+    struct soap *master; /* bound listener; TLS context shared by the workers' copies */
+    struct soap *reject; /* answers 503 when every slot is taken */
+    int port;
+    int tls;
+    int stop_pipe[2];
+    atomic_int stop_requested; /* set by cg_server_stop (async-signal-safe) */
+    int stopping;              /* under lock: workers leave */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    conn_slot *queue;
+    size_t qhead, qlen, qcap;
+    unsigned active;
+    pthread_t *workers;
+    unsigned nworkers;
+    int joined;
+};
+
+/* One worker: its gSOAP context, wire state and request pool, reused across connections. */
+typedef struct worker {
+    cg_server *srv;
+    struct soap *soap;
+    cg_wire wire;
+    cg_pool *pool;
+    const conn_slot *conn;
+    const char *peer_subject;
+    struct timespec t0;
+    int status; /* HTTP status of the answer sent for the current request */
+} worker;
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) * 1000.0 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* ---- small answers that are not SOAP ------------------------------------------------------- */
+
+static int send_plain(struct soap *soap, int status, const char *type, const char *body, size_t len)
+{
+    soap->http_content = type;
+    int rc = soap_response(soap, status == 200 ? SOAP_FILE : SOAP_FILE + status);
+    if (rc == SOAP_OK && len)
+        rc = soap_send_raw(soap, body, len);
+    if (rc == SOAP_OK)
+        rc = soap_end_send(soap);
+    soap->http_content = NULL;
+    return rc;
+}
+
+static int send_text(struct soap *soap, int status, const char *text)
+{
+    return send_plain(soap, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static void log_request(worker *wk, const cg_request *req, const cg_response *resp, int status)
+{
+    const cg_server_config *cfg = &wk->srv->cfg;
+    if (!cfg->on_request)
+        return;
+    cg_request plain = {0};
+    if (!req) {
+        plain.pool = wk->pool;
+        plain.path = wk->soap->path;
+        plain.peer_addr = wk->conn->peer;
+        plain.peer_subject = wk->peer_subject;
+        plain.limits = &wk->srv->limits;
+        req = &plain;
+    }
+    cfg->on_request(cfg->log_ctx, req, resp, status, ms_since(&wk->t0));
+}
+
+/* ---- GET: /health, <endpoint>?wsdl; other methods ------------------------------------------ */
+
+static const char *path_query(struct soap *soap, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s", soap->path);
+    char *q = strchr(path, '?');
+    if (!q)
+        return "";
+    *q = '\0';
+    return q + 1;
+}
+
+/* The address the client used, for the WSDL's soap12:address: its Host header when it looks
+ * like a host name (or IP literal) and port, else the listen address. */
+static const char *client_host(worker *wk)
+{
+    const char *host = wk->wire.host;
+    if (host && *host && strlen(host) < 256 &&
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
+            strlen(host))
+        return host;
+    return cg_pool_printf(wk->pool, "localhost:%d", wk->srv->port);
+}
+
+static int wsdl_rewrite(xmlNodePtr n, const char *location)
+{
+    int done = 0;
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (strcmp((const char *)n->name, "address") == 0 && n->ns &&
+            (strcmp((const char *)n->ns->href, "http://schemas.xmlsoap.org/wsdl/soap12/") == 0 ||
+             strcmp((const char *)n->ns->href, "http://schemas.xmlsoap.org/wsdl/soap/") == 0)) {
+            xmlSetProp(n, (const xmlChar *)"location", (const xmlChar *)location);
+            done++;
+        }
+        done += wsdl_rewrite(n->children, location);
+    }
+    return done;
+}
+
+static int serve_wsdl(worker *wk, const char *path)
+{
+    cg_server *srv = wk->srv;
+    struct soap *soap = wk->soap;
+    const char *file = NULL;
+    for (size_t i = 0; i < srv->cfg.nwsdl; i++)
+        if (strcmp(srv->cfg.wsdl_map[i].path, path) == 0)
+            file = srv->cfg.wsdl_map[i].file;
+    if (!file || !srv->cfg.wsdl_dir) {
+        wk->status = 404;
+        return send_text(soap, 404, "no WSDL for this path\n");
+    }
+    char *full = cg_fs_join(srv->cfg.wsdl_dir, file);
+    xmlDocPtr doc = NULL;
+    cg_err err;
+    cg_err_init(&err);
+    cg_xml_limits lim;
+    cg_xml_limits_default(&lim);
+    lim.max_bytes = SERVER_MAX_WSDL;
+    int rc = cg_xml_parse_file(&doc, full, &lim, &err);
+    free(full);
+    if (rc != CG_OK) {
+        wk->status = 500;
+        return send_text(soap, 500, "the WSDL file cannot be read\n");
+    }
+    const char *location = cg_pool_printf(wk->pool, "%s://%s%s", srv->tls ? "https" : "http",
+                                          client_host(wk), path);
+    wsdl_rewrite(xmlDocGetRootElement(doc), location);
+    xmlChar *text = NULL;
+    int len = 0;
+    xmlDocDumpMemoryEnc(doc, &text, &len, "UTF-8");
+    xmlFreeDoc(doc);
+    wk->status = 200;
+    rc = send_plain(soap, 200, "text/xml; charset=utf-8", (const char *)text, (size_t)len);
+    xmlFree(text);
+    return rc;
+}
+
+static int server_get(struct soap *soap)
+{
+    cg_wire *w = soap->user;
+    worker *wk = w->owner;
+    cg_server *srv = wk->srv;
+    char path[sizeof(soap->path)];
+    const char *query = path_query(soap, path, sizeof(path));
+    int rc;
+    if (strcmp(path, "/health") == 0) {
+        cg_buf out;
+        cg_buf_init(&out, SERVER_MAX_HEALTH);
+        int status = 200;
+        if (srv->cfg.health) {
+            status = srv->cfg.health(srv->cfg.health_ctx, &out);
+            if (status == 0)
+                status = 200;
+            else if (status < 100 || status > 599)
+                status = 500;
+        } else {
+            cg_buf_puts(&out, "{\"status\":\"ok\"}");
+        }
+        wk->status = status;
+        rc = send_plain(soap, status, "application/json", out.data ? out.data : "", out.len);
+        cg_buf_dispose(&out);
+    } else if (strcasecmp(query, "wsdl") == 0) {
+        rc = serve_wsdl(wk, path);
+    } else {
+        wk->status = 404;
+        rc = send_text(soap, 404, "not found\n");
+    }
+    log_request(wk, NULL, NULL, wk->status);
+    return rc == SOAP_OK ? SOAP_STOP : rc;
+}
+
+static int server_method_not_allowed(struct soap *soap)
+{
+    cg_wire *w = soap->user;
+    worker *wk = w->owner;
+    soap->keep_alive = 0; /* its body, if any, is not read */
+    soap->http_extra_header = "Allow: GET, POST";
+    wk->status = 405;
+    int rc = send_text(soap, 405, "only GET and POST are served\n");
+    soap->http_extra_header = NULL;
+    log_request(wk, NULL, NULL, 405);
+    return rc == SOAP_OK ? SOAP_STOP : rc;
+}
+
+/* ---- POST: one SOAP request ---------------------------------------------------------------- */
+
+static int has_path(const cg_server *srv, const char *path)
+{
+    for (size_t i = 0; i < srv->cfg.nroutes; i++)
+        if (strcmp(srv->cfg.routes[i].path, path) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *fault_qname(cg_fault_code code)
+{
+    switch (code) {
+    case CG_FAULT_SENDER:
+        return "SOAP-ENV:Sender";
+    case CG_FAULT_VERSION_MISMATCH:
+        return "SOAP-ENV:VersionMismatch";
+    case CG_FAULT_MUST_UNDERSTAND:
+        return "SOAP-ENV:MustUnderstand";
+    case CG_FAULT_RECEIVER:
+    case CG_FAULT_NONE:
+        break;
+    }
+    return "SOAP-ENV:Receiver";
+}
+
+/* Sends resp (a body or a fault) with the WS-Addressing headers; returns the HTTP status. */
+static int send_soap(worker *wk, const cg_envelope *env, const cg_response *resp, int soap11,
+                     const char *extra_header)
+{
+    struct soap *soap = wk->soap;
+    cg_buf head, body;
+    cg_buf_init(&head, (size_t)1 << 20);
+    cg_buf_init(&body, (size_t)-1);
+    char msgid[CG_UUID_URN_LEN + 1];
+    cg_id_uuid_urn(msgid);
+    int status;
+    cg_wire_out o = {0};
+    o.soap11 = soap11;
+    if (resp->fault) {
+        status = resp->http_status ? resp->http_status
+                                   : resp->fault == CG_FAULT_SENDER ? 400 : 500;
+        o.fault_code = fault_qname(resp->fault);
+        o.fault_subcode = resp->fault_subcode;
+        o.fault_reason = resp->fault_reason ? resp->fault_reason : "";
+        if (!soap11) {
+            cg_envelope_put_header(&head, resp->action ? resp->action : CG_WSA_FAULT_ACTION, msgid,
+                                   env ? env->message_id : NULL, NULL);
+            if (extra_header) {
+                /* splice extra header blocks (NotUnderstood) into the Header element */
+                if (head.len == 0)
+                    cg_buf_printf(&head, "<SOAP-ENV:Header>%s</SOAP-ENV:Header>", extra_header);
+                else {
+                    head.len -= strlen("</SOAP-ENV:Header>");
+                    head.data[head.len] = '\0';
+                    cg_buf_printf(&head, "%s</SOAP-ENV:Header>", extra_header);
+                }
+            }
+        }
+    } else {
+        status = resp->http_status ? resp->http_status : 200;
+        cg_envelope_put_header(&head, resp->action, msgid, env ? env->message_id : NULL, NULL);
+        if (cg_envelope_put_body(&body, resp->body) != CG_OK) {
+            cg_buf_dispose(&head);
+            cg_buf_dispose(&body);
+            wk->status = 500;
+            return send_text(soap, 500, "the answer could not be serialised\n"), 500;
+        }
+        o.body_xml = body.data;
+        o.parts = resp->parts;
+        o.nparts = resp->nparts;
+        o.mtom = resp->mtom;
+    }
+    o.header_xml = head.len ? head.data : NULL;
+    o.http_status = status;
+    cg_wire_send(soap, &o, NULL, NULL);
+    cg_buf_dispose(&head);
+    cg_buf_dispose(&body);
+    wk->status = status;
+    return status;
+}
+
+static const char *action_param(cg_pool *pool, const char *content_type)
+{
+    char *a = cg_mime_param(pool, content_type, "action");
+    return a && *a ? a : NULL;
+}
+
+static void handle_post(worker *wk)
+{
+    cg_server *srv = wk->srv;
+    struct soap *soap = wk->soap;
+    cg_pool *pool = wk->pool;
+    char path[sizeof(soap->path)];
+    path_query(soap, path, sizeof(path));
+    cg_request req = {0};
+    req.pool = pool;
+    req.path = cg_pool_strdup(pool, path);
+    req.peer_addr = wk->conn->peer;
+    req.peer_subject = wk->peer_subject;
+    req.limits = &srv->limits;
+    if (srv->cfg.transfer_timeout_s > 0)
+        req.deadline_ms = now_ms() + (int64_t)srv->cfg.transfer_timeout_s * 1000;
+    cg_response resp = {0};
+    cg_envelope env = {0};
+    int have_env = 0, soap11 = 0;
+    const char *extra = NULL;
+    cg_err err;
+    cg_err_init(&err);
+
+    if (!has_path(srv, path)) {
+        soap->keep_alive = 0;
+        wk->status = 404;
+        send_text(soap, 404, "no SOAP endpoint at this path\n");
+        cg_wire_drain(soap, SERVER_DRAIN_BYTES, SERVER_DRAIN_MS);
+        log_request(wk, &req, NULL, 404);
+        return;
+    }
+    cg_wire_limits lim = {srv->limits.max_envelope, srv->limits.max_part, srv->limits.max_parts,
+                          srv->cfg.max_header};
+    cg_wire_message msg;
+    int rc = cg_wire_read(soap, pool, &lim, &msg, &err);
+    if (rc == CG_ETOOBIG) {
+        soap->keep_alive = 0;
+        wk->status = 413;
+        send_text(soap, 413, cg_pool_printf(pool, "request too large: %s\n", err.msg));
+        cg_wire_drain(soap, SERVER_DRAIN_BYTES, SERVER_DRAIN_MS);
+        log_request(wk, &req, NULL, 413);
+        return;
+    }
+    if (rc == CG_EIO) {
+        soap->keep_alive = 0;
+        wk->status = 408;
+        send_text(soap, 408, "the request body did not arrive in time\n");
+        log_request(wk, &req, NULL, 408);
+        return;
+    }
+    if (rc != CG_OK) {
+        soap->keep_alive = 0; /* the body may not have been read to its end */
+        cg_response_fault(&resp, pool, CG_FAULT_SENDER, NULL, "%s", err.msg);
+        goto answer;
+    }
+    const char *type = wk->wire.content_type;
+    char *media = cg_mime_type(pool, type);
+    if (!media || (strcmp(media, "application/soap+xml") != 0 &&
+                   strcmp(media, "multipart/related") != 0 && strcmp(media, "text/xml") != 0 &&
+                   strcmp(media, "application/xml") != 0)) {
+        cg_response_fault(&resp, pool, CG_FAULT_SENDER, NULL,
+                          "Content-Type \"%s\" is not application/soap+xml or multipart/related",
+                          type ? type : "");
+        goto answer;
+    }
+    rc = cg_envelope_read(&env, pool, msg.envelope, msg.envelope_len, &srv->xml_limits, &err);
+    if (rc != CG_OK) {
+        cg_response_fault(&resp, pool, CG_FAULT_SENDER, NULL, "the SOAP envelope was refused: %s",
+                          err.msg);
+        goto answer;
+    }
+    have_env = 1;
+    if (env.version_mismatch) {
+        soap11 = env.soap11;
+        cg_response_fault(&resp, pool, CG_FAULT_VERSION_MISMATCH, NULL,
+                          "only SOAP 1.2 (%s) envelopes are accepted", CG_NS_SOAP12);
+        goto answer;
+    }
+    req.envelope = env.doc;
+    req.body = env.body;
+    req.message_id = env.message_id;
+    req.parts = msg.parts;
+    req.nparts = msg.nparts;
+    if (env.not_understood) {
+        cg_response_fault(&resp, pool, CG_FAULT_MUST_UNDERSTAND, NULL,
+                          "header block %s is marked mustUnderstand and is not understood",
+                          env.not_understood);
+        cg_buf nu;
+        cg_buf_init(&nu, 4096);
+        cg_buf_puts(&nu, "<SOAP-ENV:NotUnderstood qname=\"nu:");
+        cg_envelope_put_text(&nu, env.not_understood);
+        cg_buf_puts(&nu, "\" xmlns:nu=\"");
+        cg_envelope_put_text(&nu, env.not_understood_ns ? env.not_understood_ns : "");
+        cg_buf_puts(&nu, "\"/>");
+        extra = cg_pool_strdup(pool, nu.data);
+        cg_buf_dispose(&nu);
+        goto answer;
+    }
+    const char *action = env.action;
+    if (!action || !*action)
+        action = action_param(pool, type);
+    if ((!action || !*action) && msg.root_content_type)
+        action = action_param(pool, msg.root_content_type);
+    if ((!action || !*action) && wk->wire.soap_action) {
+        const char *sa = cg_mime_cid(pool, wk->wire.soap_action);
+        size_t n = strlen(sa);
+        if (n >= 2 && sa[0] == '"' && sa[n - 1] == '"')
+            sa = cg_pool_strndup(pool, sa + 1, n - 2);
+        action = *sa ? sa : NULL;
+    }
+    if (!action || !*action)
+        action = env.misplaced_action;
+    req.action = action;
+    if (!env.body) {
+        cg_response_fault(&resp, pool, CG_FAULT_SENDER, NULL, "the SOAP Body is empty");
+        goto answer;
+    }
+    const cg_route *route = cg_route_find(srv->cfg.routes, srv->cfg.nroutes, path, action,
+                                          env.body);
+    if (!route) {
+        cg_response_fault(&resp, pool, CG_FAULT_SENDER, "wsa:ActionNotSupported",
+                          "action \"%s\" is not supported at %s", action ? action : "", path);
+        goto answer;
+    }
+    if (!req.action)
+        req.action = route->action;
+    rc = route->fn(route->ctx, &req, &resp);
+    if (rc != CG_OK && !resp.fault)
+        cg_response_fault(&resp, pool, CG_FAULT_RECEIVER, NULL,
+                          "the request could not be processed (%s)", cg_err_name(rc));
+answer:;
+    int status = send_soap(wk, have_env ? &env : NULL, &resp, soap11, extra);
+    if (!soap->keep_alive)
+        cg_wire_drain(soap, SERVER_DRAIN_BYTES, SERVER_DRAIN_MS);
+    log_request(wk, &req, &resp, status);
+}
+
+/* ---- connections --------------------------------------------------------------------------- */
+
+/* Waits for the next request on a keep-alive connection: 1 when bytes are there. */
+static int wait_next(worker *wk)
+{
+    struct soap *soap = wk->soap;
+    if (soap->ssl && SSL_pending(soap->ssl) > 0)
+        return 1;
+    int ms = wk->srv->cfg.keepalive_timeout_s > 0 ? wk->srv->cfg.keepalive_timeout_s * 1000 : -1;
+    struct pollfd pfd[2] = {{.fd = soap->socket, .events = POLLIN},
+                            {.fd = wk->srv->stop_pipe[0], .events = POLLIN}};
+    int r = poll(pfd, 2, ms);
+    if (r <= 0 || (pfd[1].revents & POLLIN))
+        return 0;
+    return (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
+static const char *peer_subject(worker *wk)
+{
+    struct soap *soap = wk->soap;
+    if (!soap->ssl)
+        return NULL;
+    X509 *cert = SSL_get1_peer_certificate(soap->ssl);
+    if (!cert)
+        return NULL;
+    BIO *bio = BIO_new(BIO_s_mem());
+    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+    char *text = NULL;
+    long n = BIO_get_mem_data(bio, &text);
+    const char *out = cg_pool_strndup(wk->pool, text ? text : "", n > 0 ? (size_t)n : 0);
+    BIO_free(bio);
+    X509_free(cert);
+    return out;
+}
+
+static void serve_connection(worker *wk, const conn_slot *slot)
+{
+    cg_server *srv = wk->srv;
+    struct soap *soap = wk->soap;
+    wk->conn = slot;
+    soap->socket = slot->fd;
+    soap->keep_alive = -1;
+    soap->max_keep_alive = (int)srv->cfg.keepalive_max;
+    cg_pool *conn_pool = cg_pool_new(1024); /* lives as long as the connection */
+    wk->peer_subject = NULL;
+    if (srv->tls) {
+        if (soap_ssl_accept(soap) != SOAP_OK) {
+            soap_closesock(soap);
+            cg_pool_free(conn_pool);
+            return;
+        }
+        cg_pool *keep = wk->pool;
+        wk->pool = conn_pool;
+        wk->peer_subject = peer_subject(wk);
+        wk->pool = keep;
+    }
+    for (unsigned n = 0;; n++) {
+        if (n > 0 && !wait_next(wk))
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &wk->t0);
+        cg_wire_reset(&wk->wire);
+        wk->status = 0;
+        int rc = soap_begin_recv(soap);
+        if (rc == SOAP_OK) {
+            handle_post(wk);
+        } else if (rc == SOAP_STOP) {
+            /* a GET (or refused method) answered by its hook */
+        } else {
+            if (wk->wire.header_too_big || rc == SOAP_HDR) { /* block or one line too long */
+                soap->keep_alive = 0;
+                send_text(soap, 431, "the request header is too large\n");
+                log_request(wk, NULL, NULL, 431);
+            } else if (soap->status == SOAP_POST && rc == SOAP_EOF && !wk->wire.eof) {
+                /* headers read, but no body at all */
+                soap->keep_alive = 0;
+                send_text(soap, 400, "the request has no body\n");
+                log_request(wk, NULL, NULL, 400);
+            } else if (rc != SOAP_EOF && rc != SOAP_TCP_ERROR && rc != SOAP_SSL_ERROR) {
+                soap->keep_alive = 0;
+                int status = rc == SOAP_HTTP_METHOD ? 405 : (rc >= 400 && rc < 600) ? rc : 400;
+                send_text(soap, status, "bad HTTP request\n");
+                log_request(wk, NULL, NULL, status);
+            }
+            soap->keep_alive = 0;
+        }
+        soap_destroy(soap);
+        soap_end(soap);
+        cg_pool_reset(wk->pool);
+        if (!soap->keep_alive || atomic_load(&srv->stop_requested))
+            break;
+    }
+    soap->keep_alive = 0;
+    soap_closesock(soap);
+    soap->socket = SOAP_INVALID_SOCKET;
+    wk->peer_subject = NULL;
+    cg_pool_free(conn_pool);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *wk = arg;
+    cg_server *srv = wk->srv;
+    for (;;) {
+        pthread_mutex_lock(&srv->lock);
+        while (srv->qlen == 0 && !srv->stopping)
+            pthread_cond_wait(&srv->cond, &srv->lock);
+        if (srv->qlen == 0) {
+            pthread_mutex_unlock(&srv->lock);
+            break;
+        }
+        conn_slot slot = srv->queue[srv->qhead];
+        srv->qhead = (srv->qhead + 1) % srv->qcap;
+        srv->qlen--;
+        srv->active++;
+        pthread_mutex_unlock(&srv->lock);
+        if (srv->stopping) {
+            close(slot.fd);
+        } else {
+            serve_connection(wk, &slot);
+        }
+        pthread_mutex_lock(&srv->lock);
+        srv->active--;
+        pthread_mutex_unlock(&srv->lock);
+    }
+    soap_destroy(wk->soap);
+    soap_end(wk->soap);
+    soap_free(wk->soap);
+    cg_pool_free(wk->pool);
+    free(wk);
+    return NULL;
+}
+
+/* ---- start, run, stop ---------------------------------------------------------------------- */
+
+static int parse_listen(const char *listen, char *host, size_t cap, int *port)
+{
+    const char *colon;
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':')
+            return CG_EINVAL;
+        snprintf(host, cap, "%.*s", (int)(end - listen - 1), listen + 1);
+        colon = end + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon)
+            return CG_EINVAL;
+        snprintf(host, cap, "%.*s", (int)(colon - listen), listen);
+    }
+    char *end = NULL;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || !end || *end || end == colon + 1 || p < 0 || p > 65535)
+        return CG_EINVAL;
+    *port = (int)p;
+    return CG_OK;
+}
+
+static int is_loopback(const char *host)
+{
+    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+           strcmp(host, "::1") == 0;
+}
+
+static int tls_error(cg_err *err, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char buf[256] = "";
+    if (e)
+        ERR_error_string_n(e, buf, sizeof(buf));
+    ERR_clear_error();
+    return cg_err_set(err, CG_EINVAL, "%s: %s", what, buf);
+}
+
+static int setup_tls(cg_server *srv, cg_err *err)
+{
+    const cg_server_config *c = &srv->cfg;
+    struct soap *soap = srv->master;
+    unsigned short flags = c->tls13_only ? SOAP_TLSv1_3 : (SOAP_TLSv1_2 | SOAP_TLSv1_3);
+    if (c->tls_ca)
+        flags |= SOAP_SSL_REQUIRE_CLIENT_AUTHENTICATION;
+    /* gSOAP wants key and certificate in one file: it gets neither, and OpenSSL loads the two
+     * files into the context it made. */
+    if (soap_ssl_server_context(soap, flags, NULL, NULL, c->tls_ca, NULL, NULL, NULL, NULL)) {
+        const char *s = soap_fault_string(soap);
+        const char *d = soap_fault_detail(soap);
+        return cg_err_set(err, CG_EINVAL, "soap_ssl_server_context(%s): %s %s",
+                          c->tls_ca ? c->tls_ca : "no client CA", s ? s : "failed", d ? d : "");
+    }
+    SSL_CTX *ctx = soap->ctx;
+    if (c->tls_key_password)
+        SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)(uintptr_t)c->tls_key_password);
+    if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1)
+        return tls_error(err, "SSL_CTX_use_certificate_chain_file(tls_cert)");
+    if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key ? c->tls_key : c->tls_cert,
+                                    SSL_FILETYPE_PEM) != 1)
+        return tls_error(err, "SSL_CTX_use_PrivateKey_file(tls_key)");
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return tls_error(err, "SSL_CTX_check_private_key");
+    if (SSL_CTX_set_min_proto_version(ctx, c->tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION) != 1)
+        return tls_error(err, "SSL_CTX_set_min_proto_version");
+    if (SSL_CTX_set_cipher_list(ctx, c->tls_ciphers ? c->tls_ciphers : SERVER_DEFAULT_CIPHERS) != 1)
+        return tls_error(err, "SSL_CTX_set_cipher_list(tls_ciphers)");
+    return CG_OK;
+}
+
+static void server_join(cg_server *srv)
+{
+    if (srv->joined)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    srv->stopping = 1;
+    pthread_cond_broadcast(&srv->cond);
+    pthread_mutex_unlock(&srv->lock);
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i], NULL);
+    srv->joined = 1;
+    /* connections accepted but never served */
+    while (srv->qlen) {
+        close(srv->queue[srv->qhead].fd);
+        srv->qhead = (srv->qhead + 1) % srv->qcap;
+        srv->qlen--;
+    }
+}
+
+void cg_server_free(cg_server *srv)
+{
+    if (!srv)
+        return;
+    atomic_store(&srv->stop_requested, 1);
+    server_join(srv);
+    if (srv->reject) {
+        soap_destroy(srv->reject);
+        soap_end(srv->reject);
+        soap_free(srv->reject);
+    }
+    if (srv->master) {
+        soap_destroy(srv->master);
+        soap_end(srv->master);
+        soap_free(srv->master);
+    }
+    close(srv->stop_pipe[0]);
+    close(srv->stop_pipe[1]);
+    pthread_cond_destroy(&srv->cond);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv->queue);
+    free(srv->workers);
+    free(srv);
+}
+
+static void config_defaults(cg_server_config *c)
+{
+    if (!c->threads) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        c->threads = cores > 0 ? (unsigned)(2 * cores) : 4;
+        if (c->threads < 4)
+            c->threads = 4;
+    }
+    if (c->threads > 256)
+        c->threads = 256;
+    if (!c->max_connections)
+        c->max_connections = 256;
+    if (!c->max_envelope)
+        c->max_envelope = (size_t)16 << 20;
+    if (!c->max_part)
+        c->max_part = (size_t)64 << 20;
+    if (!c->max_parts)
+        c->max_parts = 100;
+    if (!c->max_header)
+        c->max_header = (size_t)16 << 10;
+    if (!c->max_depth)
+        c->max_depth = CG_XML_DEFAULT_MAX_DEPTH;
+    if (!c->recv_timeout_s)
+        c->recv_timeout_s = 30;
+    if (!c->send_timeout_s)
+        c->send_timeout_s = 30;
+    if (!c->transfer_timeout_s)
+        c->transfer_timeout_s = 300;
+    if (!c->keepalive_timeout_s)
+        c->keepalive_timeout_s = 15;
+    if (!c->keepalive_max)
+        c->keepalive_max = 100;
+}
+
+static void ignore_sigpipe(void)
+{
+    /* A peer that goes away mid-answer must not end the process: writes report EPIPE. OpenSSL
+     * writes with write(2), where MSG_NOSIGNAL cannot be passed, so SIGPIPE is ignored. */
+    struct sigaction old;
+    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+    }
+}
+
+int cg_server_start(cg_server **out, const cg_server_config *cfg, cg_err *err)
+{
+    *out = NULL;
+    char host[256];
+    int port = 0, rc;
+    if (!cfg->listen || parse_listen(cfg->listen, host, sizeof(host), &port) != CG_OK)
+        return cg_err_set(err, CG_EINVAL, "listen address \"%s\" is not HOST:PORT or [IPv6]:PORT",
+                          cfg->listen ? cfg->listen : "");
+    int tls = cfg->tls_cert != NULL;
+    if (!tls && !cfg->allow_plain && !is_loopback(host))
+        return cg_err_set(err, CG_EINVAL,
+                          "plain HTTP on %s is refused: configure TLS or allow plain HTTP", host);
+    if (cfg->tls_ca && !tls)
+        return cg_err_set(err, CG_EINVAL, "a client CA (mutual TLS) needs a server certificate");
+    ignore_sigpipe();
+
+    cg_server *srv = cg_xcalloc(1, sizeof(*srv));
+    srv->cfg = *cfg;
+    config_defaults(&srv->cfg);
+    srv->tls = tls;
+    srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->cond, NULL);
+    srv->limits.max_envelope = srv->cfg.max_envelope;
+    srv->limits.max_part = srv->cfg.max_part;
+    srv->limits.max_parts = srv->cfg.max_parts;
+    srv->limits.max_depth = srv->cfg.max_depth;
+    cg_xml_limits_default(&srv->xml_limits);
+    srv->xml_limits.max_bytes = srv->cfg.max_envelope;
+    srv->xml_limits.max_depth = srv->cfg.max_depth;
+    srv->joined = 1; /* no workers yet */
+    if (pipe(srv->stop_pipe) != 0) {
+        rc = cg_err_set(err, CG_EIO, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    fcntl(srv->stop_pipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(srv->stop_pipe[1], F_SETFD, FD_CLOEXEC);
+    fcntl(srv->stop_pipe[1], F_SETFL, O_NONBLOCK);
+
+    srv->master = soap_new1(SOAP_IO_KEEPALIVE);
+    struct soap *m = srv->master;
+    m->bind_flags = SO_REUSEADDR;
+    m->recv_timeout = srv->cfg.recv_timeout_s;
+    m->send_timeout = srv->cfg.send_timeout_s;
+    m->transfer_timeout = srv->cfg.transfer_timeout_s;
+    m->accept_timeout = srv->cfg.recv_timeout_s; /* the TLS handshake */
+    m->socket_flags = MSG_NOSIGNAL;
+    size_t slack = srv->cfg.max_header + 4096;
+    m->recv_maxlength = (ULONG64)srv->cfg.max_envelope + (ULONG64)srv->cfg.max_parts *
+                        ((ULONG64)srv->cfg.max_part / 3 * 4 + (ULONG64)srv->cfg.max_part / 38 + slack) +
+                        slack;
+    if (tls && (rc = setup_tls(srv, err)) != CG_OK)
+        goto fail;
+    if (!soap_valid_socket(soap_bind(m, host[0] ? host : NULL, port, 128))) {
+        const char *s = soap_fault_string(m);
+        rc = cg_err_set(err, CG_EIO, "soap_bind(%s): %s", cfg->listen, s ? s : "failed");
+        goto fail;
+    }
+    fcntl(m->master, F_SETFD, FD_CLOEXEC);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(m->master, (struct sockaddr *)&ss, &sl) == 0)
+        srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                    : ((struct sockaddr_in *)&ss)->sin_port);
+
+    srv->reject = soap_copy(m);
+    srv->reject->master = SOAP_INVALID_SOCKET;
+    srv->reject->send_timeout = 1;
+    srv->reject->recv_timeout = 1;
+
+    srv->qcap = srv->cfg.max_connections;
+    srv->queue = cg_xcalloc(srv->qcap, sizeof(*srv->queue));
+    srv->workers = cg_xcalloc(srv->cfg.threads, sizeof(*srv->workers));
+    srv->joined = 0;
+    for (unsigned i = 0; i < srv->cfg.threads; i++) {
+        worker *wk = cg_xcalloc(1, sizeof(*wk));
+        wk->srv = srv;
+        wk->soap = soap_copy(m);
+        wk->soap->master = SOAP_INVALID_SOCKET;
+        cg_wire_attach(wk->soap, &wk->wire, srv->cfg.max_header);
+        wk->wire.owner = wk;
+        wk->soap->fget = server_get;
+        wk->soap->fput = server_method_not_allowed;
+        wk->soap->fpatch = server_method_not_allowed;
+        wk->soap->fdel = server_method_not_allowed;
+        wk->soap->fopt = server_method_not_allowed;
+        wk->soap->fhead = server_method_not_allowed;
+        wk->pool = cg_pool_new((size_t)64 << 10);
+        if (pthread_create(&srv->workers[i], NULL, worker_main, wk) != 0) {
+            soap_free(wk->soap);
+            cg_pool_free(wk->pool);
+            free(wk);
+            rc = cg_err_set(err, CG_EIO, "pthread_create: %s", strerror(errno));
+            goto fail;
+        }
+        srv->nworkers++;
+    }
+    *out = srv;
+    return CG_OK;
+fail:
+    cg_server_free(srv);
+    return rc;
+}
+
+int cg_server_port(const cg_server *srv)
+{
+    return srv->port;
+}
+
+void cg_server_stop(cg_server *srv)
+{
+    atomic_store(&srv->stop_requested, 1);
+    char c = 's';
+    ssize_t n = write(srv->stop_pipe[1], &c, 1);
+    (void)n;
+}
+
+static void reject_connection(cg_server *srv, SOAP_SOCKET fd)
+{
+    struct soap *soap = srv->reject;
+    if (!srv->tls) {
+        soap->socket = fd;
+        soap->keep_alive = 0;
+        soap->http_extra_header = "Retry-After: 1";
+        send_text(soap, 503, "server busy\n");
+        soap->http_extra_header = NULL;
+        cg_wire_drain(soap, (size_t)1 << 20, 100);
+        soap_closesock(soap);
+        soap_end(soap);
+        soap->socket = SOAP_INVALID_SOCKET;
+    } else {
+        close(fd);
+    }
+}
+
+int cg_server_run(cg_server *srv)
+{
+    struct soap *m = srv->master;
+    int rc = CG_OK;
+    while (!atomic_load(&srv->stop_requested)) {
+        struct pollfd pfd[2] = {{.fd = m->master, .events = POLLIN},
+                                {.fd = srv->stop_pipe[0], .events = POLLIN}};
+        int r = poll(pfd, 2, -1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = CG_EIO;
+            break;
+        }
+        if (pfd[1].revents & POLLIN)
+            break;
+        if (!(pfd[0].revents & POLLIN))
+            continue;
+        SOAP_SOCKET fd = soap_accept(m);
+        m->socket = SOAP_INVALID_SOCKET; /* the connection is the worker's now */
+        if (!soap_valid_socket(fd)) {
+            struct timespec pause = {0, 10 * 1000 * 1000}; /* e.g. out of descriptors */
+            nanosleep(&pause, NULL);
+            continue;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        memset(&ss, 0, sizeof(ss));
+        getpeername(fd, (struct sockaddr *)&ss, &sl);
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        conn_slot slot = {.fd = fd};
+        char ip[INET6_ADDRSTRLEN] = "?";
+        int port = 0;
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+            port = ntohs(a->sin6_port);
+            snprintf(slot.peer, sizeof(slot.peer), "[%s]:%d", ip, port);
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+            port = ntohs(a->sin_port);
+            snprintf(slot.peer, sizeof(slot.peer), "%s:%d", ip, port);
+        }
+        pthread_mutex_lock(&srv->lock);
+        int busy = srv->qlen + srv->active >= srv->cfg.max_connections || srv->qlen >= srv->qcap;
+        if (!busy) {
+            srv->queue[(srv->qhead + srv->qlen) % srv->qcap] = slot;
+            srv->qlen++;
+            pthread_cond_signal(&srv->cond);
+        }
+        pthread_mutex_unlock(&srv->lock);
+        if (busy)
+            reject_connection(srv, fd);
+    }
+    server_join(srv);
+    return rc;
+}

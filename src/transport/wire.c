@@ -1,0 +1,317 @@
+/* wire: one SOAP message through a gSOAP context (see wire.h). */
+#define _GNU_SOURCE
+#include "transport/wire.h"
+
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "transport/mime.h"
+#include "util/alloc.h"
+
+extern struct Namespace namespaces[];          /* transport/gsoap_glue.c */
+extern struct Namespace cg_wire_namespaces11[]; /* transport/gsoap_glue.c */
+
+static int wire_parsehdr(struct soap *soap, const char *key, const char *val)
+{
+    cg_wire *w = soap->user;
+    w->header_bytes += strlen(key) + strlen(val) + 4;
+    if (w->max_header && w->header_bytes > w->max_header) {
+        w->header_too_big = 1;
+        return SOAP_HDR;
+    }
+    if (!strcasecmp(key, "Content-Type")) {
+        /* gSOAP would switch to its own MIME/DIME reader for these: the body is read raw and
+         * split by transport/mime instead (see mime.h), so it only sees a neutral type. */
+        w->content_type = soap_strdup(soap, val);
+        return w->parsehdr(soap, key, "application/octet-stream");
+    }
+    if (!strcasecmp(key, "Content-Encoding")) {
+        w->content_encoding = soap_strdup(soap, val);
+        return SOAP_OK; /* refused in cg_wire_read unless identity */
+    }
+    if (!strcasecmp(key, "Content-Length"))
+        w->has_length = 1;
+    if (!strcasecmp(key, "Host"))
+        w->host = soap_strdup(soap, val);
+    else if (!strcasecmp(key, "SOAPAction"))
+        w->soap_action = soap_strdup(soap, val);
+    return w->parsehdr(soap, key, val);
+}
+
+static size_t wire_frecv(struct soap *soap, char *s, size_t n)
+{
+    cg_wire *w = soap->user;
+    size_t got = w->frecv(soap, s, n);
+    if (got == 0)
+        w->eof = 1;
+    return got;
+}
+
+void cg_wire_attach(struct soap *soap, cg_wire *w, size_t max_header)
+{
+    memset(w, 0, sizeof(*w));
+    w->max_header = max_header;
+    w->parsehdr = soap->fparsehdr;
+    w->frecv = soap->frecv;
+    soap->user = w;
+    soap->fparsehdr = wire_parsehdr;
+    soap->frecv = wire_frecv;
+    soap->socket_flags = MSG_NOSIGNAL;
+    soap->version = 2;
+    soap_set_namespaces(soap, namespaces);
+}
+
+void cg_wire_reset(cg_wire *w)
+{
+    w->content_type = w->host = w->soap_action = w->content_encoding = NULL;
+    w->header_bytes = 0;
+    w->header_too_big = 0;
+    w->eof = 0;
+    w->has_length = 0;
+}
+
+/* The next bytes of the HTTP body from gSOAP's buffer (chunked decoding and TLS done by it):
+ * *len 0 at the end of the body. CG_EIO when the connection ended before the body did. */
+typedef struct body_reader {
+    struct soap *soap;
+    int chunked;
+    int until_close;
+    unsigned long long remaining; /* Content-Length left */
+    char one;
+} body_reader;
+
+static int body_next(body_reader *b, const char **data, size_t *len)
+{
+    struct soap *soap = b->soap;
+    cg_wire *w = soap->user;
+    *len = 0;
+    if (!b->chunked && !b->until_close && b->remaining == 0)
+        return CG_OK;
+    if (soap->ahead) { /* a character gSOAP peeked at and put back */
+        soap_wchar c = soap->ahead;
+        soap->ahead = 0;
+        if ((int)c != EOF) {
+            b->one = (char)c;
+            *data = &b->one;
+            *len = 1;
+            if (!b->chunked && !b->until_close)
+                b->remaining--;
+            return CG_OK;
+        }
+        if (b->chunked && !w->eof)
+            return CG_OK; /* the last chunk was read */
+    }
+    if (soap->bufidx >= soap->buflen) {
+        if (soap_recv(soap)) {
+            if (w->eof && !b->until_close)
+                return CG_EIO;
+            return CG_OK; /* last chunk, or the close that ends an unsized body */
+        }
+    }
+    size_t n = soap->buflen - soap->bufidx;
+    if (!b->chunked && !b->until_close && n > b->remaining)
+        n = (size_t)b->remaining;
+    *data = soap->buf + soap->bufidx;
+    *len = n;
+    soap->bufidx += n;
+    if (!b->chunked && !b->until_close)
+        b->remaining -= n;
+    return CG_OK;
+}
+
+static void wire_free(void *p)
+{
+    free(p);
+}
+
+int cg_wire_read(struct soap *soap, cg_pool *pool, const cg_wire_limits *limits,
+                 cg_wire_message *out, cg_err *err)
+{
+    cg_wire *w = soap->user;
+    memset(out, 0, sizeof(*out));
+    if (w->content_encoding && strcasecmp(w->content_encoding, "identity") != 0)
+        return cg_err_set(err, CG_EINVAL, "Content-Encoding \"%s\" is not supported",
+                          w->content_encoding);
+    body_reader b = {.soap = soap};
+    b.chunked = (soap->mode & SOAP_IO) == SOAP_IO_CHUNK;
+    if (!b.chunked) {
+        if (soap->length > 0 || w->has_length)
+            b.remaining = (unsigned long long)soap->length;
+        else
+            b.until_close = 1;
+    }
+    const char *type = w->content_type;
+    char *media = cg_mime_type(pool, type);
+    int rc = CG_OK;
+    if (media && strncmp(media, "multipart/", 10) == 0) {
+        cg_mime_limits ml = {.max_root = limits->max_envelope,
+                             .max_part = limits->max_part,
+                             .max_parts = limits->max_parts,
+                             .max_header = limits->max_header};
+        cg_mime_reader *r = NULL;
+        if ((rc = cg_mime_reader_new(&r, type, &ml, pool, err)) != CG_OK)
+            return rc;
+        for (;;) {
+            const char *data;
+            size_t len;
+            if ((rc = body_next(&b, &data, &len)) != CG_OK) {
+                cg_err_set(err, rc, "the connection ended before the request body did");
+                break;
+            }
+            if (len == 0)
+                break;
+            if ((rc = cg_mime_reader_feed(r, data, len, err)) != CG_OK)
+                break;
+        }
+        cg_mime_message msg;
+        if (rc == CG_OK && (rc = cg_mime_reader_finish(r, &msg, err)) == CG_OK) {
+            out->envelope = msg.root;
+            out->envelope_len = msg.root_len;
+            out->root_content_type = msg.root_content_type;
+            out->parts = msg.parts;
+            out->nparts = msg.nparts;
+            out->multipart = 1;
+        }
+        cg_mime_reader_free(r);
+        return rc;
+    }
+    /* application/soap+xml (or anything else: the envelope parser says what is wrong) */
+    size_t cap = 4096, n = 0;
+    char *buf = cg_xmalloc(cap);
+    for (;;) {
+        const char *data;
+        size_t len;
+        if ((rc = body_next(&b, &data, &len)) != CG_OK) {
+            cg_err_set(err, rc, "the connection ended before the request body did");
+            break;
+        }
+        if (len == 0)
+            break;
+        if (n + len > limits->max_envelope) {
+            rc = cg_err_set(err, CG_ETOOBIG, "the SOAP envelope is larger than %zu bytes",
+                            limits->max_envelope);
+            break;
+        }
+        if (n + len + 1 > cap) {
+            while (n + len + 1 > cap)
+                cap *= 2;
+            buf = cg_xrealloc(buf, cap);
+        }
+        memcpy(buf + n, data, len);
+        n += len;
+    }
+    if (rc != CG_OK) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    cg_pool_cleanup(pool, wire_free, buf);
+    out->envelope = buf;
+    out->envelope_len = n;
+    return CG_OK;
+}
+
+/* The Envelope, header, body or fault: the same calls count and then send. */
+static int wire_put_envelope(struct soap *soap, const cg_wire_out *o)
+{
+    if (soap_envelope_begin_out(soap))
+        return soap->error;
+    if (o->header_xml && soap_send(soap, o->header_xml))
+        return soap->error;
+    if (o->fault_code) {
+        if (soap_body_begin_out(soap) || soap_putfault(soap) || soap_body_end_out(soap))
+            return soap->error;
+    } else if (o->body_xml && soap_send(soap, o->body_xml)) {
+        return soap->error;
+    }
+    return soap_envelope_end_out(soap);
+}
+
+int cg_wire_send(struct soap *soap, const cg_wire_out *o, const char *url, const char *action)
+{
+    soap->version = o->soap11 ? 1 : 2;
+    soap_set_namespaces(soap, o->soap11 ? cg_wire_namespaces11 : namespaces);
+    soap_clr_omode(soap, SOAP_ENC_MTOM | SOAP_ENC_MIME);
+    if (o->fault_code) {
+        soap_fault(soap);
+        *soap_faultcode(soap) = soap_strdup(soap, o->fault_code);
+        if (o->fault_subcode && !o->soap11)
+            *soap_faultsubcode(soap) = soap_strdup(soap, o->fault_subcode);
+        *soap_faultstring(soap) = soap_strdup(soap, o->fault_reason ? o->fault_reason : "");
+    }
+    if ((o->mtom || o->nparts > 0) && !o->soap11) {
+        char start[64];
+        snprintf(start, sizeof(start), "<root.message@cdagate>");
+        soap_set_omode(soap, SOAP_ENC_MTOM);
+        soap_set_mime(soap, NULL, start);
+        for (size_t i = 0; i < o->nparts; i++) {
+            const cg_out_part *p = &o->parts[i];
+            char *id = soap_malloc(soap, strlen(p->content_id) + 3);
+            id[0] = '<';
+            memcpy(id + 1, p->content_id, strlen(p->content_id));
+            id[strlen(p->content_id) + 1] = '>';
+            id[strlen(p->content_id) + 2] = '\0';
+            if (soap_set_mime_attachment(soap, (char *)(uintptr_t)p->data, p->len,
+                                         SOAP_MIME_BINARY, p->content_type, id, NULL, NULL))
+                return soap->error;
+        }
+    }
+    soap_begin_count(soap);
+    if ((soap->mode & SOAP_IO_LENGTH) && wire_put_envelope(soap, o))
+        return soap->error;
+    soap_end_count(soap);
+    if (url) {
+        if (soap_connect_command(soap, SOAP_POST, url, action))
+            return soap->error;
+    } else if (soap_response(soap, o->http_status == 200 || o->http_status == 0 ? SOAP_OK
+                                                                               : o->http_status)) {
+        return soap->error;
+    }
+    if (wire_put_envelope(soap, o) || soap_end_send(soap))
+        return soap->error;
+    return SOAP_OK;
+}
+
+void cg_wire_drain(struct soap *soap, size_t max, int timeout_ms)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t total = 0;
+    char tmp[16384];
+    while (total < max && soap_valid_socket(soap->socket)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms >= timeout_ms)
+            break;
+        int ready = 0;
+#ifdef WITH_OPENSSL
+        if (soap->ssl && SSL_pending(soap->ssl) > 0)
+            ready = 1;
+#endif
+        if (!ready) {
+            struct pollfd pfd = {.fd = soap->socket, .events = POLLIN};
+            int r = poll(&pfd, 1, (int)(timeout_ms - ms));
+            if (r <= 0)
+                break;
+        }
+        size_t got;
+#ifdef WITH_OPENSSL
+        if (soap->ssl) {
+            int r = SSL_read(soap->ssl, tmp, (int)sizeof(tmp));
+            got = r > 0 ? (size_t)r : 0;
+        } else
+#endif
+        {
+            ssize_t r = recv(soap->socket, tmp, sizeof(tmp), 0);
+            got = r > 0 ? (size_t)r : 0;
+        }
+        if (got == 0)
+            break;
+        total += got;
+    }
+}

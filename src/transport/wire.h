@@ -1,0 +1,79 @@
+/* wire: one SOAP message in or out of a gSOAP context; shared by the server and the client.
+ * Owns: the HTTP header hook (Content-Type, Host, SOAPAction, size of the header block), the
+ * HTTP body read from gSOAP's reader (Content-Length, chunked, until close) into the MIME reader
+ * or a bounded envelope buffer, and writing a message through gSOAP: HTTP status line and
+ * headers, MTOM/MIME framing, the Envelope element and faults. Does not own: what an envelope
+ * says (transport/envelope), sockets, accept loops and TLS set-up (transport/server, client).
+ * Only the transport sources include this header (it includes gSOAP's). */
+#ifndef CG_TRANSPORT_WIRE_H
+#define CG_TRANSPORT_WIRE_H
+
+#include <stddef.h>
+#include <stdsoap2.h>
+
+#include "svc/request.h"
+#include "util/err.h"
+#include "util/pool.h"
+
+/* Per-context state, reachable as soap->user. */
+typedef struct cg_wire {
+    int (*parsehdr)(struct soap *, const char *, const char *); /* gSOAP's own parser */
+    size_t (*frecv)(struct soap *, char *, size_t);             /* gSOAP's own reader */
+    size_t max_header;
+    /* the request's (or answer's) HTTP headers, copied with soap_strdup */
+    const char *content_type, *host, *soap_action, *content_encoding;
+    size_t header_bytes;
+    int header_too_big;
+    int has_length; /* a Content-Length header was sent */
+    int eof; /* the connection ended (closed, error or receive timeout) while reading */
+    void *owner;
+} cg_wire;
+
+typedef struct cg_wire_limits {
+    size_t max_envelope, max_part, max_parts, max_header;
+} cg_wire_limits;
+
+/* A received message's SOAP part and attachments, all in the pool. */
+typedef struct cg_wire_message {
+    const char *envelope; /* NUL-terminated */
+    size_t envelope_len;
+    const char *root_content_type; /* root part's Content-Type (MTOM), else NULL */
+    int multipart;
+    cg_part *parts;
+    size_t nparts;
+} cg_wire_message;
+
+/* What to send. Exactly one of body_xml and fault_code is set. */
+typedef struct cg_wire_out {
+    int http_status;        /* server only: 200, or the status of a fault */
+    int soap11;             /* SOAP 1.1 envelope (VersionMismatch answers only) */
+    const char *header_xml; /* <SOAP-ENV:Header>...</SOAP-ENV:Header>, may be NULL */
+    const char *body_xml;   /* <SOAP-ENV:Body>...</SOAP-ENV:Body> */
+    const char *fault_code; /* "SOAP-ENV:Sender", ... */
+    const char *fault_subcode;
+    const char *fault_reason;
+    const cg_out_part *parts;
+    size_t nparts;
+    int mtom;
+} cg_wire_out;
+
+/* Sets the namespace table, SOAP 1.2, MSG_NOSIGNAL and the header and receive hooks. */
+void cg_wire_attach(struct soap *soap, cg_wire *w, size_t max_header);
+/* Forgets the previous message's headers (call before soap_begin_recv). */
+void cg_wire_reset(cg_wire *w);
+
+/* Reads the body of the message whose headers soap_begin_recv has read. CG_ETOOBIG past a
+ * limit, CG_EINVAL for a malformed MIME body or unsupported content coding, CG_EIO when the
+ * connection ended or timed out before the body did. */
+int cg_wire_read(struct soap *soap, cg_pool *pool, const cg_wire_limits *limits,
+                 cg_wire_message *out, cg_err *err);
+
+/* Writes a message: as the server's answer when url is NULL (soap_response), else as a POST to
+ * url with the given SOAP action (soap_connect_command). Returns gSOAP's error code. */
+int cg_wire_send(struct soap *soap, const cg_wire_out *o, const char *url, const char *action);
+
+/* Reads and drops what the peer still sends, up to max bytes or timeout_ms, so that it reads
+ * our answer before the connection closes (a close with unread input would reset it). */
+void cg_wire_drain(struct soap *soap, size_t max, int timeout_ms);
+
+#endif

@@ -1,0 +1,451 @@
+/* Tests for transport/server: an in-process server on 127.0.0.1:0 spoken to in raw HTTP. */
+#define _POSIX_C_SOURCE 200809L
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "transport/mime.h"
+#include "unit.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+
+static test_server ts;
+static cg_server_config cfg;
+
+static void *run(void *srv)
+{
+    cg_server_run(srv);
+    return NULL;
+}
+
+static int suite_init(void)
+{
+    test_server_config(&cfg, &ts);
+    cfg.recv_timeout_s = 1; /* the slow-client test */
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_server_start(&ts.srv, &cfg, &err) != CG_OK) {
+        fprintf(stderr, "cg_server_start: %s\n", err.msg);
+        return 1;
+    }
+    ts.port = cg_server_port(ts.srv);
+    pthread_create(&ts.thread, NULL, run, ts.srv);
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    test_server_stop(&ts);
+    return 0;
+}
+
+/* POSTs a body on a fresh connection and reads the answer. */
+static void post(const char *content_type, const char *body, size_t len, http_answer *a)
+{
+    size_t rl;
+    char *req = http_post(ECHO_PATH, content_type, body, len ? len : strlen(body), &rl);
+    int fd = http_connect(ts.port);
+    CU_ASSERT_FATAL(fd >= 0);
+    int rc = http_exchange(fd, req, rl, a, 5000);
+    CU_ASSERT_EQUAL(rc, 0);
+    close(fd);
+    free(req);
+}
+
+#define SOAP12 "application/soap+xml; charset=UTF-8"
+#define ECHO_BODY "<t:Echo xmlns:t=\"" ECHO_NS "\"/>"
+
+static void test_inline(void)
+{
+    char *env = soap12(ECHO_ACTION, "urn:uuid:11111111-2222-4333-8444-555555555555", ECHO_BODY);
+    http_answer a;
+    post(SOAP12, env, 0, &a);
+    CU_ASSERT_EQUAL(a.status, 200);
+    char *ct = http_header(&a, "content-type");
+    CU_ASSERT_PTR_NOT_NULL(ct && strstr(ct, "application/soap+xml"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "action=\"" ECHO_ACTION "\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "<wsa:Action SOAP-ENV:mustUnderstand=\"true\">" ECHO_RESPONSE_ACTION "</wsa:Action>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "<wsa:RelatesTo>urn:uuid:11111111-2222-4333-8444-555555555555</wsa:RelatesTo>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "<wsa:MessageID>urn:uuid:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "http://www.w3.org/2003/05/soap-envelope"));
+    free(ct);
+    http_answer_dispose(&a);
+    free(env);
+}
+
+static void sha1_hex(const void *data, size_t len, char out[41])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    EVP_Digest(data, len, md, &n, EVP_sha1(), NULL);
+    for (unsigned i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static char *mtom_body(const char *boundary, const char *env, const void *part, size_t plen,
+                       size_t *len)
+{
+    cg_buf b;
+    cg_buf_init(&b, (size_t)64 << 20);
+    cg_buf_printf(&b,
+                  "--%s\r\nContent-Type: application/xop+xml; charset=UTF-8; "
+                  "type=\"application/soap+xml\"\r\nContent-Transfer-Encoding: binary\r\n"
+                  "Content-ID: <root.message@test>\r\n\r\n%s\r\n--%s\r\n"
+                  "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n"
+                  "Content-ID: <doc1@test>\r\n\r\n",
+                  boundary, env, boundary);
+    cg_buf_append(&b, part, plen);
+    cg_buf_printf(&b, "\r\n--%s--\r\n", boundary);
+    *len = b.len;
+    return cg_buf_detach(&b);
+}
+
+static void test_mtom(void)
+{
+    const char *doc = "<ClinicalDocument>\r\n--MIMEBoundary not really\r\n</ClinicalDocument>";
+    char *env = soap12(ECHO_ACTION, "urn:uuid:1", ECHO_BODY);
+    size_t len;
+    char *body = mtom_body("MIMEBoundaryurn_uuid_ABC", env, doc, strlen(doc), &len);
+    http_answer a;
+    post("multipart/related; boundary=MIMEBoundaryurn_uuid_ABC; type=\"application/xop+xml\"; "
+         "start=\"<root.message@test>\"; start-info=\"application/soap+xml\"",
+         body, len, &a);
+    CU_ASSERT_EQUAL(a.status, 200);
+    char *ct = http_header(&a, "content-type");
+    CU_ASSERT_FATAL(ct != NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ct, "multipart/related"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ct, "type=\"application/xop+xml\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ct, "start-info=\"application/soap+xml\""));
+    /* the answer splits with our own reader: root + the pong part */
+    cg_pool *pool = cg_pool_new(0);
+    cg_mime_limits lim = {1 << 20, 1 << 20, 10, 4096};
+    cg_mime_reader *r = NULL;
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL_FATAL(cg_mime_reader_new(&r, ct, &lim, pool, &err), CG_OK);
+    int rc = cg_mime_reader_feed(r, a.body, a.body_len, &err);
+    cg_mime_message msg;
+    if (rc == CG_OK)
+        rc = cg_mime_reader_finish(r, &msg, &err);
+    cg_mime_reader_free(r);
+    if (rc != CG_OK)
+        fprintf(stderr, "MTOM answer: %s\n%.*s\n", err.msg, (int)a.body_len, a.body);
+    CU_ASSERT_EQUAL_FATAL(rc, CG_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg.root_content_type, "application/xop+xml"));
+    char want[41];
+    sha1_hex(doc, strlen(doc), want);
+    char *needle = cg_xasprintf("sha1=\"%s\"", want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg.root, needle));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg.root, "id=\"doc1@test\""));
+    free(needle);
+    CU_ASSERT_EQUAL(msg.nparts, 1);
+    if (msg.nparts == 1) {
+        CU_ASSERT_EQUAL(msg.parts[0].len, 26);
+        CU_ASSERT(memcmp(msg.parts[0].data, "pong\r\n--not-a-boundary\r\n", 24) == 0);
+        char *href = cg_xasprintf("cid:%s", msg.parts[0].content_id);
+        CU_ASSERT_PTR_NOT_NULL(strstr(msg.root, href));
+        free(href);
+    }
+    cg_pool_free(pool);
+    free(ct);
+    http_answer_dispose(&a);
+    free(body);
+    free(env);
+}
+
+static void test_chunked_and_keepalive(void)
+{
+    char *env = soap12(ECHO_ACTION, NULL, ECHO_BODY);
+    size_t n = strlen(env), half = n / 2;
+    char *req = cg_xasprintf("POST " ECHO_PATH " HTTP/1.1\r\nHost: x\r\nContent-Type: " SOAP12
+                             "\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+                             half, (int)half, env, n - half, env + half);
+    int fd = http_connect(ts.port);
+    http_answer a, b;
+    CU_ASSERT_EQUAL(http_exchange(fd, req, 0, &a, 5000), 0);
+    CU_ASSERT_EQUAL(a.status, 200);
+    CU_ASSERT(!a.closed);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "EchoResponse"));
+    /* a second request on the same connection */
+    size_t rl;
+    char *req2 = http_post(ECHO_PATH, SOAP12, env, n, &rl);
+    CU_ASSERT_EQUAL(http_exchange(fd, req2, rl, &b, 5000), 0);
+    CU_ASSERT_EQUAL(b.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.body, "EchoResponse"));
+    http_answer_dispose(&a);
+    http_answer_dispose(&b);
+    close(fd);
+    free(req);
+    free(req2);
+    free(env);
+}
+
+static void test_faults(void)
+{
+    http_answer a;
+    /* SOAP 1.1: a SOAP 1.1 VersionMismatch fault */
+    post("text/xml; charset=UTF-8",
+         "<e:Envelope xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\"><e:Body>" ECHO_BODY
+         "</e:Body></e:Envelope>",
+         0, &a);
+    CU_ASSERT_EQUAL(a.status, 500);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "http://schemas.xmlsoap.org/soap/envelope/"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "VersionMismatch"));
+    http_answer_dispose(&a);
+
+    /* unknown action */
+    char *env = soap12("urn:nobody:knows", "urn:uuid:2", "<t:Other xmlns:t=\"urn:x\"/>");
+    post(SOAP12, env, 0, &a);
+    CU_ASSERT_EQUAL(a.status, 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "SOAP-ENV:Sender"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "wsa:ActionNotSupported"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "xml:lang=\"en\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "<wsa:RelatesTo>urn:uuid:2</wsa:RelatesTo>"));
+    http_answer_dispose(&a);
+    free(env);
+
+    /* malformed XML */
+    post(SOAP12, "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>", 0, &a);
+    CU_ASSERT_EQUAL(a.status, 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "SOAP-ENV:Sender"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "refused"));
+    http_answer_dispose(&a);
+
+    /* not XML at all */
+    post(SOAP12, "hello, world", 0, &a);
+    CU_ASSERT_EQUAL(a.status, 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "SOAP-ENV:Sender"));
+    http_answer_dispose(&a);
+
+    /* a DTD that declares an entity */
+    post(SOAP12,
+         "<?xml version=\"1.0\"?><!DOCTYPE s:Envelope [<!ENTITY x \"boom\">]>"
+         "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>&x;</s:Body></s:Envelope>",
+         0, &a);
+    CU_ASSERT_EQUAL(a.status, 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "SOAP-ENV:Sender"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "entity"));
+    http_answer_dispose(&a);
+
+    /* a mustUnderstand header we do not know */
+    post(SOAP12,
+         "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Header>"
+         "<x:Secret xmlns:x=\"urn:x\" s:mustUnderstand=\"true\"/></s:Header><s:Body>" ECHO_BODY
+         "</s:Body></s:Envelope>",
+         0, &a);
+    CU_ASSERT_EQUAL(a.status, 500);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "SOAP-ENV:MustUnderstand"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "NotUnderstood"));
+    http_answer_dispose(&a);
+
+    /* the handler's own fault */
+    env = soap12(ECHO_ACTION, NULL, "<t:Fail xmlns:t=\"" ECHO_NS "\"/>");
+    post(SOAP12, env, 0, &a);
+    CU_ASSERT_EQUAL(a.status, 500);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "SOAP-ENV:Receiver"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "asked to fail"));
+    http_answer_dispose(&a);
+    free(env);
+
+    /* no wsa:Action: the action parameter of the Content-Type */
+    env = soap12(NULL, NULL, "<t:Other xmlns:t=\"urn:x\"/>");
+    post(SOAP12 "; action=\"" ECHO_ACTION "\"", env, 0, &a);
+    CU_ASSERT_EQUAL(a.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "action=\"" ECHO_ACTION "\""));
+    http_answer_dispose(&a);
+    free(env);
+}
+
+static void test_oversize(void)
+{
+    /* an envelope past max_envelope: 413, connection closed, and the server still serves */
+    size_t big = (size_t)cfg.max_envelope + 1000;
+    char *pad = cg_xmalloc(big + 1);
+    memset(pad, ' ', big);
+    pad[big] = '\0';
+    char *env = soap12(ECHO_ACTION, NULL, pad);
+    http_answer a;
+    post(SOAP12, env, 0, &a);
+    CU_ASSERT_EQUAL(a.status, 413);
+    CU_ASSERT(a.closed);
+    http_answer_dispose(&a);
+    free(env);
+
+    /* an attachment past max_part */
+    char *small = soap12(ECHO_ACTION, NULL, ECHO_BODY);
+    size_t len;
+    char *body = mtom_body("bb", small, pad, cfg.max_part + 1, &len);
+    post("multipart/related; boundary=bb; type=\"application/xop+xml\"", body, len, &a);
+    CU_ASSERT_EQUAL(a.status, 413);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "doc1@test"));
+    http_answer_dispose(&a);
+    free(body);
+    /* exactly at the limit: accepted */
+    body = mtom_body("bb", small, pad, cfg.max_part, &len);
+    post("multipart/related; boundary=bb; type=\"application/xop+xml\"", body, len, &a);
+    CU_ASSERT_EQUAL(a.status, 200);
+    http_answer_dispose(&a);
+    free(body);
+    free(pad);
+
+    /* a header block past max_header */
+    char *longhdr = cg_xmalloc(cfg.max_header + 100);
+    memset(longhdr, 'a', cfg.max_header + 99);
+    longhdr[cfg.max_header + 99] = '\0';
+    char *req = cg_xasprintf("POST " ECHO_PATH " HTTP/1.1\r\nHost: x\r\nX-Pad: %.*s\r\nX-Pad2: %s\r\n"
+                             "Content-Type: " SOAP12 "\r\nContent-Length: 5\r\n\r\nhello",
+                             1000, longhdr, longhdr + 1000);
+    int fd = http_connect(ts.port);
+    int rc = http_exchange(fd, req, 0, &a, 5000);
+    CU_ASSERT(rc != 0 || a.status == 431 || a.status == 400);
+    http_answer_dispose(&a);
+    close(fd);
+    free(req);
+    free(longhdr);
+
+    /* the server still answers */
+    post(SOAP12, small, 0, &a);
+    CU_ASSERT_EQUAL(a.status, 200);
+    http_answer_dispose(&a);
+    free(small);
+}
+
+static void test_get(void)
+{
+    int fd = http_connect(ts.port);
+    http_answer a;
+    CU_ASSERT_EQUAL(http_exchange(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 0, &a, 5000), 0);
+    CU_ASSERT_EQUAL(a.status, 200);
+    char *ct = http_header(&a, "content-type");
+    CU_ASSERT_PTR_NOT_NULL(ct && strstr(ct, "application/json"));
+    free(ct);
+    CU_ASSERT_STRING_EQUAL(a.body, "{\"status\":\"ok\",\"test\":true}");
+    http_answer_dispose(&a);
+    /* same connection: the WSDL with the address the client used */
+    CU_ASSERT_EQUAL(http_exchange(fd, "GET " ECHO_PATH "?wsdl HTTP/1.1\r\nHost: gw.example:8443\r\n\r\n",
+                                  0, &a, 5000),
+                    0);
+    CU_ASSERT_EQUAL(a.status, 200);
+    ct = http_header(&a, "content-type");
+    CU_ASSERT_PTR_NOT_NULL(ct && strstr(ct, "text/xml"));
+    free(ct);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "location=\"http://gw.example:8443" ECHO_PATH "\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"));
+    http_answer_dispose(&a);
+    CU_ASSERT_EQUAL(http_exchange(fd, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n", 0, &a, 5000), 0);
+    CU_ASSERT_EQUAL(a.status, 404);
+    http_answer_dispose(&a);
+    CU_ASSERT_EQUAL(http_exchange(fd, "PUT " ECHO_PATH " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+                                  0, &a, 5000),
+                    0);
+    CU_ASSERT_EQUAL(a.status, 405);
+    http_answer_dispose(&a);
+    close(fd);
+    /* a POST to a path with no endpoint */
+    fd = http_connect(ts.port);
+    CU_ASSERT_EQUAL(http_exchange(fd, "POST /nope HTTP/1.1\r\nHost: x\r\nContent-Type: " SOAP12
+                                      "\r\nContent-Length: 2\r\n\r\nhi",
+                                  0, &a, 5000),
+                    0);
+    CU_ASSERT_EQUAL(a.status, 404);
+    http_answer_dispose(&a);
+    close(fd);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void test_slow_client(void)
+{
+    /* a client that sends half a request and stalls */
+    int slow = http_connect(ts.port);
+    const char *part = "POST " ECHO_PATH " HTTP/1.1\r\nHost: x\r\nContent-Type: " SOAP12
+                       "\r\nContent-Length: 500\r\n\r\n<s:Envelope";
+    CU_ASSERT(send(slow, part, strlen(part), 0) > 0);
+    double t0 = now_s();
+    /* meanwhile another client is served at once */
+    char *env = soap12(ECHO_ACTION, NULL, ECHO_BODY);
+    http_answer a;
+    post(SOAP12, env, 0, &a);
+    CU_ASSERT_EQUAL(a.status, 200);
+    CU_ASSERT(now_s() - t0 < 1.0);
+    http_answer_dispose(&a);
+    free(env);
+    /* the stalled one is cut off after the receive timeout (1 s) */
+    int rc = http_exchange(slow, NULL, 0, &a, 4000);
+    double waited = now_s() - t0;
+    CU_ASSERT(waited < 4.0);
+    CU_ASSERT(rc != 0 || a.status == 408);
+    http_answer_dispose(&a);
+    char c;
+    CU_ASSERT(recv(slow, &c, 1, 0) <= 0); /* closed */
+    close(slow);
+    CU_ASSERT(__atomic_load_n(&ts.requests, __ATOMIC_SEQ_CST) > 0);
+}
+
+static void test_plain_refused_off_loopback(void)
+{
+    cg_server_config c;
+    test_server t;
+    test_server_config(&c, &t);
+    c.listen = "0.0.0.0:0";
+    cg_server *srv = NULL;
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_server_start(&srv, &c, &err), CG_EINVAL);
+    CU_ASSERT_PTR_NULL(srv);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "plain HTTP"));
+    c.listen = "127.0.0.1";
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_server_start(&srv, &c, &err), CG_EINVAL);
+}
+
+static void test_busy(void)
+{
+    /* one worker, one connection slot: a second connection while the first is served gets 503 */
+    cg_server_config c;
+    test_server t;
+    test_server_config(&c, &t);
+    c.threads = 1;
+    c.max_connections = 1;
+    test_server_start(&t, &c);
+    int first = http_connect(t.port);
+    http_answer a;
+    CU_ASSERT_EQUAL(http_exchange(first, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 0, &a, 5000), 0);
+    CU_ASSERT_EQUAL(a.status, 200); /* the worker now holds the kept-alive connection */
+    http_answer_dispose(&a);
+    int second = http_connect(t.port);
+    CU_ASSERT_EQUAL(http_exchange(second, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 0, &a, 5000), 0);
+    CU_ASSERT_EQUAL(a.status, 503);
+    http_answer_dispose(&a);
+    close(second);
+    close(first);
+    test_server_stop(&t);
+}
+
+void cg_test_register_transport_server(void)
+{
+    CU_pSuite s = CU_add_suite("transport/server", suite_init, suite_clean);
+    CU_add_test(s, "inline SOAP 1.2: 200, wsa:Action, RelatesTo, MessageID", test_inline);
+    CU_add_test(s, "MTOM in, SHA-1 of the part, MTOM out with start-info", test_mtom);
+    CU_add_test(s, "chunked request body, then a second request on the connection",
+                test_chunked_and_keepalive);
+    CU_add_test(s, "VersionMismatch, ActionNotSupported, malformed, DTD entity, MustUnderstand",
+                test_faults);
+    CU_add_test(s, "oversize envelope, attachment and header: 413/431 and still serving",
+                test_oversize);
+    CU_add_test(s, "GET /health, GET ?wsdl with the Host's address, 404, 405", test_get);
+    CU_add_test(s, "a stalled client is cut off while another is served", test_slow_client);
+    CU_add_test(s, "past max_connections a new connection gets 503", test_busy);
+    CU_add_test(s, "plain HTTP off loopback and a bad listen address are refused",
+                test_plain_refused_off_loopback);
+}
