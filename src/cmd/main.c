@@ -15,6 +15,8 @@ usage(FILE *out)
             "commands:\n"
             "  validate   check C-CDA documents: well-formedness, CDA schema, C-CDA Schematron\n"
             "  profile    install and list validation profiles (schemas, Schematron, value sets)\n"
+            "  serve      run the XDS.b gateway: ITI-41, ITI-42, ITI-43 over SOAP 1.2 and MTOM\n"
+            "  patient    add and list the patients the registry knows\n"
             "  version    print the version\n"
             "\n"
             "`cdagate COMMAND --help` describes a command.\n");
@@ -42,6 +44,10 @@ main(int argc, char **argv)
         rc = cg_cmd_validate(argc - 1, argv + 1);
     else if (strcmp(cmd, "profile") == 0)
         rc = cg_cmd_profile(argc - 1, argv + 1);
+    else if (strcmp(cmd, "serve") == 0)
+        rc = cg_cmd_serve(argc - 1, argv + 1);
+    else if (strcmp(cmd, "patient") == 0)
+        rc = cg_cmd_patient(argc - 1, argv + 1);
     else {
         fprintf(stderr, "cdagate: '%s' is not a command\n", cmd);
         usage(stderr);

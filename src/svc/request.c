@@ -182,3 +182,22 @@ int cg_request_content(const cg_request *req, xmlNodePtr element, const unsigned
         request_sha1(sha1, *out, *len);
     return rc;
 }
+
+const cg_route *cg_route_find(const cg_route *routes, size_t nroutes, const char *path,
+                              const char *action, xmlNodePtr body)
+{
+    for (size_t i = 0; i < nroutes; i++) {
+        const cg_route *r = &routes[i];
+        if (strcmp(r->path, path) != 0)
+            continue;
+        if (action && *action) {
+            if (strcmp(r->action, action) == 0)
+                return r;
+        } else if (body && r->body_name && body->ns && r->body_ns &&
+                   strcmp((const char *)body->name, r->body_name) == 0 &&
+                   strcmp((const char *)body->ns->href, r->body_ns) == 0) {
+            return r;
+        }
+    }
+    return NULL;
+}

@@ -87,7 +87,16 @@ typedef struct cg_route {
     const char *action; /* request wsa:Action */
     cg_handler_fn fn;
     void *ctx;
+    /* The body element this action carries: a request with no wsa:Action (some peers put
+     * WS-Addressing headers in the wrong namespace) and no action parameter is routed by it. */
+    const char *body_ns;
+    const char *body_name;
 } cg_route;
+
+/* The route for a request: path and action must match; with no action at all, path and the
+ * body element. NULL when none matches. */
+const cg_route *cg_route_find(const cg_route *routes, size_t nroutes, const char *path,
+                              const char *action, xmlNodePtr body);
 
 void cg_response_fault(cg_response *resp, cg_pool *pool, cg_fault_code code, const char *subcode,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));

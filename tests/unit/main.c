@@ -48,6 +48,11 @@ main(void)
     cg_test_register_validator();
     cg_test_register_pool();
     /* new suites: one line each, below this one */
+    cg_test_register_transport();
+    cg_test_register_ebrim_model();
+    cg_test_register_registry_format();
+    cg_test_register_registry();
+    cg_test_register_store();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -14,6 +14,11 @@ void cg_test_register_profile(void);
 void cg_test_register_validator(void);
 void cg_test_register_pool(void);
 /* new suites: one line each, below this one */
+void cg_test_register_transport(void);
+void cg_test_register_ebrim_model(void);
+void cg_test_register_registry_format(void);
+void cg_test_register_registry(void);
+void cg_test_register_store(void);
 
 /* A fixture's path: CG_TEST_FIXTURES "/" rel; free() it. */
 char *cg_test_fixture(const char *rel);

@@ -1,0 +1,169 @@
+/* config: the gateway's configuration (see config.h and docs/configuration.md). */
+#include "gateway/config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void config_defaults(cg_gateway_config *c)
+{
+    c->listen = "127.0.0.1:8080";
+    c->threads = 0; /* 2 x cores, at least 4 */
+    c->max_connections = 256;
+    c->allow_plain_http = 0;
+    c->access_log = "stderr";
+    c->repository_path = "/xds/repository";
+    c->registry_path = "/xds/registry";
+    c->max_envelope = (size_t)16 << 20;
+    c->max_attachment = (size_t)64 << 20;
+    c->max_attachments = 100;
+    c->max_xml_depth = 256;
+    c->max_header = (size_t)64 << 10;
+    c->max_retrieve = 100;
+    c->recv_timeout = 30;
+    c->send_timeout = 30;
+    c->transfer_timeout = 300;
+    c->keepalive_timeout = 15;
+    c->keepalive_requests = 1000;
+    c->tls_ciphers = NULL;
+    c->tls13_only = 0;
+    c->data_dir = NULL;
+    c->store_readers = 8;
+    c->commit_batch = 64;
+    c->check_patients = 1;
+    c->content_policy = CG_CONTENT_REJECT;
+    c->profile = "ccda-r2.1";
+}
+
+static int config_path(const char *key, const char *value, cg_err *err)
+{
+    if (value[0] != '/' || strchr(value, '?') || strchr(value, '#') || strchr(value, ' '))
+        return cg_err_set(err, CG_EINVAL, "%s = \"%s\" is not an absolute URL path", key, value);
+    return CG_OK;
+}
+
+static int config_read(cg_gateway_config *c, cg_err *err)
+{
+    const cg_conf *f = &c->conf;
+    const char *policy = NULL;
+    int rc = CG_OK;
+    cg_conf_string(f, "server.listen", &c->listen);
+    cg_conf_string(f, "server.access_log", &c->access_log);
+    cg_conf_string(f, "endpoints.repository", &c->repository_path);
+    cg_conf_string(f, "endpoints.registry", &c->registry_path);
+    cg_conf_string(f, "tls.certificate", &c->tls_cert);
+    cg_conf_string(f, "tls.key", &c->tls_key);
+    cg_conf_string(f, "tls.key_password", &c->tls_key_password);
+    cg_conf_string(f, "tls.client_ca", &c->tls_client_ca);
+    cg_conf_string(f, "tls.ciphers", &c->tls_ciphers);
+    cg_conf_string(f, "store.data_dir", &c->data_dir);
+    cg_conf_string(f, "registry.home_community_id", &c->home_community_id);
+    cg_conf_string(f, "repository.id", &c->repository_id);
+    cg_conf_string(f, "repository.content_validation", &policy);
+    cg_conf_string(f, "repository.profile", &c->profile);
+    cg_conf_string(f, "repository.profile_dir", &c->profile_dir);
+    if ((rc = cg_conf_uint(f, "server.threads", 0, 1024, &c->threads, err)) ||
+        (rc = cg_conf_uint(f, "server.max_connections", 1, 100000, &c->max_connections, err)) ||
+        (rc = cg_conf_bool(f, "server.allow_plain_http", &c->allow_plain_http, err)) ||
+        (rc = cg_conf_size(f, "limits.max_envelope_bytes", 4096, (size_t)1 << 30, &c->max_envelope, err)) ||
+        (rc = cg_conf_size(f, "limits.max_attachment_bytes", 1024, (size_t)2 << 30, &c->max_attachment, err)) ||
+        (rc = cg_conf_uint(f, "limits.max_attachments", 1, 10000, &c->max_attachments, err)) ||
+        (rc = cg_conf_uint(f, "limits.max_xml_depth", 16, 10000, &c->max_xml_depth, err)) ||
+        (rc = cg_conf_size(f, "limits.max_header_bytes", 1024, (size_t)1 << 20, &c->max_header, err)) ||
+        (rc = cg_conf_uint(f, "limits.max_retrieve_documents", 1, 10000, &c->max_retrieve, err)) ||
+        (rc = cg_conf_uint(f, "timeouts.receive", 1, 3600, &c->recv_timeout, err)) ||
+        (rc = cg_conf_uint(f, "timeouts.send", 1, 3600, &c->send_timeout, err)) ||
+        (rc = cg_conf_uint(f, "timeouts.transfer", 1, 86400, &c->transfer_timeout, err)) ||
+        (rc = cg_conf_uint(f, "timeouts.keepalive", 1, 3600, &c->keepalive_timeout, err)) ||
+        (rc = cg_conf_uint(f, "timeouts.keepalive_requests", 1, 1000000, &c->keepalive_requests, err)) ||
+        (rc = cg_conf_bool(f, "tls.tls13_only", &c->tls13_only, err)) ||
+        (rc = cg_conf_uint(f, "store.readers", 1, 256, &c->store_readers, err)) ||
+        (rc = cg_conf_uint(f, "store.commit_batch", 1, 4096, &c->commit_batch, err)) ||
+        (rc = cg_conf_bool(f, "registry.check_patients", &c->check_patients, err)))
+        return rc;
+    if (policy) {
+        if (strcmp(policy, "reject") == 0)
+            c->content_policy = CG_CONTENT_REJECT;
+        else if (strcmp(policy, "warn") == 0)
+            c->content_policy = CG_CONTENT_WARN;
+        else if (strcmp(policy, "off") == 0)
+            c->content_policy = CG_CONTENT_OFF;
+        else
+            return cg_err_set(err, CG_EINVAL,
+                              "repository.content_validation = \"%s\": use reject, warn or off",
+                              policy);
+    }
+    if ((rc = config_path("endpoints.repository", c->repository_path, err)) ||
+        (rc = config_path("endpoints.registry", c->registry_path, err)))
+        return rc;
+    if (!c->data_dir || !*c->data_dir)
+        return cg_err_set(err, CG_EINVAL, "no data directory: give --data-dir DIR or store.data_dir");
+    if ((c->tls_cert == NULL) != (c->tls_key == NULL))
+        return cg_err_set(err, CG_EINVAL, "tls.certificate and tls.key go together");
+    if (c->tls_client_ca && !c->tls_cert)
+        return cg_err_set(err, CG_EINVAL, "tls.client_ca needs tls.certificate and tls.key");
+    if (c->home_community_id && strncmp(c->home_community_id, "urn:oid:", 8) != 0)
+        return cg_err_set(err, CG_EINVAL,
+                          "registry.home_community_id = \"%s\" must be a urn:oid: URI",
+                          c->home_community_id);
+    return cg_conf_check_unused(f, err);
+}
+
+int cg_gateway_config_load(cg_gateway_config *out, const char *path, const char *const *overrides,
+                           size_t noverrides, cg_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    cg_conf_init(&out->conf);
+    config_defaults(out);
+    int rc = CG_OK;
+    if (path && (rc = cg_conf_load(&out->conf, path, err)) != CG_OK)
+        return rc;
+    for (size_t i = 0; i < noverrides; i++) {
+        const char *eq = strchr(overrides[i], '=');
+        if (!eq || eq == overrides[i])
+            return cg_err_set(err, CG_EINVAL, "override \"%s\" is not section.key=value",
+                              overrides[i]);
+        char key[256];
+        size_t klen = (size_t)(eq - overrides[i]);
+        if (klen >= sizeof(key))
+            return cg_err_set(err, CG_EINVAL, "override key too long");
+        memcpy(key, overrides[i], klen);
+        key[klen] = '\0';
+        cg_conf_set(&out->conf, key, eq + 1);
+    }
+    return config_read(out, err);
+}
+
+void cg_gateway_config_dispose(cg_gateway_config *cfg)
+{
+    cg_conf_dispose(&cfg->conf);
+}
+
+void cg_gateway_config_print(const cg_gateway_config *c, void *file)
+{
+    FILE *out = file;
+    static const char *const policy[] = {"off", "warn", "reject"};
+#define S(v) ((v) ? (v) : "")
+    fprintf(out, "[server]\nlisten = %s\nthreads = %u\nmax_connections = %u\nallow_plain_http = %s\naccess_log = %s\n\n",
+            c->listen, c->threads, c->max_connections, c->allow_plain_http ? "true" : "false",
+            c->access_log);
+    fprintf(out, "[endpoints]\nrepository = %s\nregistry = %s\n\n", c->repository_path,
+            c->registry_path);
+    fprintf(out,
+            "[limits]\nmax_envelope_bytes = %zu\nmax_attachment_bytes = %zu\nmax_attachments = %u\n"
+            "max_xml_depth = %u\nmax_header_bytes = %zu\nmax_retrieve_documents = %u\n\n",
+            c->max_envelope, c->max_attachment, c->max_attachments, c->max_xml_depth,
+            c->max_header, c->max_retrieve);
+    fprintf(out, "[timeouts]\nreceive = %u\nsend = %u\ntransfer = %u\nkeepalive = %u\nkeepalive_requests = %u\n\n",
+            c->recv_timeout, c->send_timeout, c->transfer_timeout, c->keepalive_timeout,
+            c->keepalive_requests);
+    fprintf(out, "[tls]\ncertificate = %s\nkey = %s\nclient_ca = %s\nciphers = %s\ntls13_only = %s\n\n",
+            S(c->tls_cert), S(c->tls_key), S(c->tls_client_ca), S(c->tls_ciphers),
+            c->tls13_only ? "true" : "false");
+    fprintf(out, "[store]\ndata_dir = %s\nreaders = %u\ncommit_batch = %u\n\n", S(c->data_dir),
+            c->store_readers, c->commit_batch);
+    fprintf(out, "[registry]\ncheck_patients = %s\nhome_community_id = %s\n\n",
+            c->check_patients ? "true" : "false", S(c->home_community_id));
+    fprintf(out, "[repository]\nid = %s\ncontent_validation = %s\nprofile = %s\nprofile_dir = %s\n",
+            S(c->repository_id), policy[c->content_policy], S(c->profile), S(c->profile_dir));
+#undef S
+}

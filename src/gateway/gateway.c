@@ -1,0 +1,320 @@
+/* gateway: one running cdagate server, put together from its configuration (see gateway.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "gateway/gateway.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "registry/registry.h"
+#include "repository/repository.h"
+#include "store/store.h"
+#include "svc/xds.h"
+#include "transport/server.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/fs.h"
+#include "validate/profile.h"
+
+#define REPOSITORY_ID_FILE "repository-id"
+
+struct cg_gateway {
+    const cg_gateway_config *cfg;
+    char repository_id[CG_OID_MAX + 1];
+    cg_store *store;
+    cg_profile *profile;
+    char *profile_missing;
+    cg_registry *registry;
+    cg_repository *repository;
+    cg_xds xds;
+    cg_route routes[4];
+    cg_server_wsdl wsdl[2];
+    cg_server *server;
+    FILE *access_log;
+    int own_access_log;
+    pthread_mutex_t log_lock;
+};
+
+int cg_gateway_repository_id(char out[CG_OID_MAX + 1], const char *data_dir,
+                             const char *configured, cg_err *err)
+{
+    char *path = cg_xasprintf("%s/%s", data_dir, REPOSITORY_ID_FILE);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = CG_OK;
+    if (configured && !cg_id_is_oid(configured)) {
+        rc = cg_err_set(err, CG_EINVAL, "repository id \"%s\" is not an OID", configured);
+        goto done;
+    }
+    if (cg_fs_is_file(path)) {
+        if ((rc = cg_fs_read(&text, &len, path, 256, err)) != CG_OK)
+            goto done;
+        while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+            text[--len] = '\0';
+        if (!cg_id_is_oid(text)) {
+            rc = cg_err_set(err, CG_EINVAL, "%s does not hold an OID", path);
+            goto done;
+        }
+        if (configured && strcmp(configured, text) != 0) {
+            rc = cg_err_set(err, CG_EINVAL,
+                            "repository id %s differs from %s recorded in %s: the documents "
+                            "stored there carry the recorded one",
+                            configured, text, path);
+            goto done;
+        }
+        memcpy(out, text, len + 1);
+        goto done;
+    }
+    if (configured)
+        snprintf(out, CG_OID_MAX + 1, "%s", configured);
+    else
+        cg_id_oid(out);
+    char line[CG_OID_MAX + 2];
+    int n = snprintf(line, sizeof(line), "%s\n", out);
+    rc = cg_fs_write_atomic(path, line, (size_t)n, err);
+done:
+    free(text);
+    free(path);
+    return rc;
+}
+
+static int gateway_health(void *ctx, cg_buf *out)
+{
+    cg_gateway *gw = ctx;
+    cg_store_stats st;
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_store_stats_get(gw->store, &st, &err) != CG_OK) {
+        cg_buf_printf(out, "{\"status\":\"unavailable\",\"store\":\"%s\"}", cg_err_name(err.code));
+        return 503;
+    }
+    cg_buf_printf(out,
+                  "{\"status\":\"ok\",\"repositoryUniqueId\":\"%s\",\"documentEntries\":%lld,"
+                  "\"submissionSets\":%lld,\"documents\":%lld,\"patients\":%lld}",
+                  gw->repository_id, (long long)st.document_entries, (long long)st.submission_sets,
+                  (long long)st.documents, (long long)st.patients);
+    return 200;
+}
+
+/* One access-log line per request: time, peer, certificate subject, action, outcome, ms. */
+static void gateway_log(void *ctx, const cg_request *req, const cg_response *resp, int status,
+                        double ms)
+{
+    cg_gateway *gw = ctx;
+    if (!gw->access_log)
+        return;
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const char *outcome = "-";
+    if (resp && resp->fault)
+        outcome = "fault";
+    else if (resp && resp->body) {
+        xmlNodePtr root = xmlDocGetRootElement(resp->body);
+        xmlChar *st = root ? xmlGetProp(root, (const xmlChar *)"status") : NULL;
+        outcome = st && strstr((const char *)st, "Success") ? (strstr((const char *)st, "Partial") ? "partial" : "success")
+                  : st ? "failure" : "ok";
+        xmlFree(st);
+    }
+    pthread_mutex_lock(&gw->log_lock);
+    fprintf(gw->access_log, "%s %s \"%s\" %s %s %d %s %.1fms\n", when,
+            req && req->peer_addr ? req->peer_addr : "-",
+            req && req->peer_subject ? req->peer_subject : "-", req && req->path ? req->path : "-",
+            req && req->action ? req->action : "-", status, outcome, ms);
+    fflush(gw->access_log);
+    pthread_mutex_unlock(&gw->log_lock);
+}
+
+/* The WSDL files: $CDAGATE_WSDL_DIR, else the installed copy, else the source tree's. */
+static const char *gateway_wsdl_dir(void)
+{
+    const char *env = getenv("CDAGATE_WSDL_DIR");
+    if (env && *env)
+        return env;
+    if (cg_fs_is_file(CG_DATADIR "/wsdl/repository.wsdl"))
+        return CG_DATADIR "/wsdl";
+    return CG_SRCDIR "/wsdl";
+}
+
+static unsigned gateway_threads(unsigned configured)
+{
+    if (configured)
+        return configured;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cores > 0 ? (unsigned)cores * 2 : 4;
+    return n < 4 ? 4 : n;
+}
+
+int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
+{
+    cg_gateway *gw = cg_xcalloc(1, sizeof(*gw));
+    int rc;
+    gw->cfg = cfg;
+    pthread_mutex_init(&gw->log_lock, NULL);
+    *out = NULL;
+    /* Routes and the listener first: a configuration the server cannot serve (an address that
+     * cannot be bound, plain HTTP off loopback, unusable TLS files) fails before the data
+     * directory is touched. Nothing is accepted until cg_gateway_run. */
+    gw->xds.home_community_id = cfg->home_community_id;
+    gw->xds.max_retrieve = cfg->max_retrieve;
+    gw->routes[0] = (cg_route){cfg->repository_path, CG_ACTION_ITI41, cg_svc_iti41, &gw->xds,
+                               CG_NS_XDSB, "ProvideAndRegisterDocumentSetRequest"};
+    gw->routes[1] = (cg_route){cfg->repository_path, CG_ACTION_ITI43, cg_svc_iti43, &gw->xds,
+                               CG_NS_XDSB, "RetrieveDocumentSetRequest"};
+    gw->routes[2] = (cg_route){cfg->registry_path, CG_ACTION_ITI42, cg_svc_iti42, &gw->xds,
+                               CG_NS_LCM, "SubmitObjectsRequest"};
+
+    if (strcmp(cfg->access_log, "stderr") == 0) {
+        gw->access_log = stderr;
+    } else if (strcmp(cfg->access_log, "off") != 0) {
+        gw->access_log = fopen(cfg->access_log, "a");
+        if (!gw->access_log) {
+            rc = cg_err_set(err, CG_EIO, "fopen(%s): cannot open the access log", cfg->access_log);
+            goto fail;
+        }
+        gw->own_access_log = 1;
+    }
+
+    cg_server_config sv = {0};
+    sv.listen = cfg->listen;
+    sv.threads = gateway_threads(cfg->threads);
+    sv.max_connections = cfg->max_connections;
+    sv.max_envelope = cfg->max_envelope;
+    sv.max_part = cfg->max_attachment;
+    sv.max_parts = cfg->max_attachments;
+    sv.max_header = cfg->max_header;
+    sv.max_depth = cfg->max_xml_depth;
+    sv.recv_timeout_s = (int)cfg->recv_timeout;
+    sv.send_timeout_s = (int)cfg->send_timeout;
+    sv.transfer_timeout_s = (int)cfg->transfer_timeout;
+    sv.keepalive_timeout_s = (int)cfg->keepalive_timeout;
+    sv.keepalive_max = cfg->keepalive_requests;
+    sv.tls_cert = cfg->tls_cert;
+    sv.tls_key = cfg->tls_key;
+    sv.tls_key_password = cfg->tls_key_password;
+    sv.tls_ca = cfg->tls_client_ca;
+    sv.tls_ciphers = cfg->tls_ciphers;
+    sv.tls13_only = cfg->tls13_only;
+    sv.allow_plain = cfg->allow_plain_http;
+    sv.routes = gw->routes;
+    sv.nroutes = 3;
+    gw->wsdl[0] = (cg_server_wsdl){cfg->repository_path, "repository.wsdl"};
+    gw->wsdl[1] = (cg_server_wsdl){cfg->registry_path, "registry.wsdl"};
+    sv.wsdl_dir = gateway_wsdl_dir();
+    sv.wsdl_map = gw->wsdl;
+    sv.nwsdl = 2;
+    sv.health = gateway_health;
+    sv.health_ctx = gw;
+    sv.on_request = gateway_log;
+    sv.log_ctx = gw;
+    if ((rc = cg_server_start(&gw->server, &sv, err)) != CG_OK)
+        goto fail;
+
+    if ((rc = cg_fs_mkdirs(cfg->data_dir, err)) != CG_OK ||
+        (rc = cg_gateway_repository_id(gw->repository_id, cfg->data_dir, cfg->repository_id,
+                                       err)) != CG_OK)
+        goto fail;
+
+    cg_store_config sc = {.data_dir = cfg->data_dir,
+                          .readers = cfg->store_readers,
+                          .commit_batch = cfg->commit_batch,
+                          .busy_timeout_ms = 5000};
+    if ((rc = cg_store_open(&gw->store, &sc, err)) != CG_OK)
+        goto fail;
+
+    if (cfg->content_policy != CG_CONTENT_OFF) {
+        cg_err perr;
+        cg_err_init(&perr);
+        const char *dir = cg_profile_dir(cfg->profile_dir);
+        if (cg_profile_open(&gw->profile, dir, cfg->profile, &perr) != CG_OK) {
+            if (perr.code != CG_ENOTFOUND) {
+                rc = cg_err_set(err, perr.code, "validation profile %s: %s", cfg->profile, perr.msg);
+                goto fail;
+            }
+            gw->profile_missing = cg_xasprintf(
+                "profile %s is not installed in %s (cdagate profile install)", cfg->profile, dir);
+        }
+    }
+
+    cg_registry_config rc_cfg;
+    cg_registry_config_default(&rc_cfg);
+    rc_cfg.check_patients = cfg->check_patients;
+    rc_cfg.home_community_id = cfg->home_community_id;
+    gw->registry = cg_registry_new(gw->store, &rc_cfg);
+    cg_repository_config rp_cfg = {.repository_id = gw->repository_id,
+                                   .policy = cfg->content_policy,
+                                   .profile = gw->profile,
+                                   .profile_missing_reason = gw->profile_missing,
+                                   .max_document = cfg->max_attachment,
+                                   .max_depth = cfg->max_xml_depth};
+    gw->repository = cg_repository_new(gw->store, &rp_cfg);
+    gw->xds.registry = gw->registry;
+    gw->xds.repository = gw->repository;
+    *out = gw;
+    return CG_OK;
+fail:
+    cg_gateway_free(gw);
+    return rc;
+}
+
+int cg_gateway_run(cg_gateway *gw)
+{
+    return cg_server_run(gw->server);
+}
+
+void cg_gateway_stop(cg_gateway *gw)
+{
+    cg_server_stop(gw->server);
+}
+
+int cg_gateway_port(const cg_gateway *gw)
+{
+    return cg_server_port(gw->server);
+}
+
+void cg_gateway_describe(const cg_gateway *gw, FILE *out)
+{
+    const cg_gateway_config *c = gw->cfg;
+    const char *scheme = c->tls_cert ? "https" : "http";
+    char host[256];
+    snprintf(host, sizeof(host), "%s", c->listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    fprintf(out, "cdagate: listening on %s://%s:%d\n", scheme, host, cg_gateway_port(gw));
+    fprintf(out, "cdagate: repository %s (ITI-41, ITI-43), registry %s (ITI-42)\n",
+            c->repository_path, c->registry_path);
+    fprintf(out, "cdagate: repositoryUniqueId %s\n", gw->repository_id);
+    fprintf(out, "cdagate: data directory %s\n", c->data_dir);
+    static const char *const policy[] = {"off", "warn", "reject"};
+    if (c->content_policy == CG_CONTENT_OFF)
+        fprintf(out, "cdagate: C-CDA content validation off\n");
+    else if (gw->profile)
+        fprintf(out, "cdagate: C-CDA content validation: %s, profile %s\n",
+                policy[c->content_policy], c->profile);
+    else
+        fprintf(out, "cdagate: C-CDA content validation: %s, well-formedness only: %s\n",
+                policy[c->content_policy], gw->profile_missing);
+    fprintf(out, "cdagate: ready\n");
+    fflush(out);
+}
+
+void cg_gateway_free(cg_gateway *gw)
+{
+    if (!gw)
+        return;
+    cg_server_free(gw->server);
+    cg_repository_free(gw->repository);
+    cg_registry_free(gw->registry);
+    cg_profile_free(gw->profile);
+    free(gw->profile_missing);
+    cg_store_free(gw->store);
+    if (gw->own_access_log)
+        fclose(gw->access_log);
+    pthread_mutex_destroy(&gw->log_lock);
+    free(gw);
+}

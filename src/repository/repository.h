@@ -1,0 +1,59 @@
+/* repository: the XDS Document Repository's half of ITI-41 and ITI-43.
+ * Owns: matching each submitted Document to its DocumentEntry, the size and SHA-1 checks and the
+ * slots the repository sets (hash, size, repositoryUniqueId), the C-CDA content policy (validate
+ * with the installed profile: reject, warn or off), and retrieving stored bytes by uniqueId.
+ * Does not own: metadata rules and registration (registry), SOAP and MTOM (transport, svc),
+ * storage (store). */
+#ifndef CG_REPOSITORY_REPOSITORY_H
+#define CG_REPOSITORY_REPOSITORY_H
+
+#include <stddef.h>
+
+#include "ebrim/errlist.h"
+#include "ebrim/model.h"
+#include "store/store.h"
+#include "validate/profile.h"
+
+typedef enum cg_content_policy {
+    CG_CONTENT_OFF = 0,    /* documents are stored as received */
+    CG_CONTENT_WARN = 1,   /* validation errors come back as warnings; the document is stored */
+    CG_CONTENT_REJECT = 2  /* validation errors refuse the submission (InvalidDocumentContent) */
+} cg_content_policy;
+
+typedef struct cg_repository_config {
+    const char *repository_id;  /* our repositoryUniqueId (an OID) */
+    cg_content_policy policy;
+    const cg_profile *profile;  /* opened once, shared; NULL when no profile is installed */
+    const char *profile_missing_reason;
+    size_t max_document;        /* bytes of one document */
+    unsigned max_depth;         /* XML nesting of a validated document */
+    unsigned findings_in_context; /* validation findings quoted in codeContext (default 3) */
+} cg_repository_config;
+
+typedef struct cg_repository cg_repository;
+
+cg_repository *cg_repository_new(cg_store *store, const cg_repository_config *cfg);
+void cg_repository_free(cg_repository *repo);
+const char *cg_repository_id(const cg_repository *repo);
+
+/* One Document of a ProvideAndRegisterDocumentSetRequest. */
+typedef struct cg_repository_doc {
+    const char *id;            /* the Document's id attribute: a DocumentEntry id */
+    const unsigned char *data;
+    size_t len;
+    const char *sha1;          /* hex */
+} cg_repository_doc;
+
+/* Checks the documents against their DocumentEntries (XDSMissingDocument,
+ * XDSMissingDocumentMetadata, XDSRepositoryMetadataError for a supplied hash or size that does
+ * not match), applies the content policy, and sets hash, size and repositoryUniqueId slots on
+ * each DocumentEntry. On success *out holds one cg_store_document per document (pool memory)
+ * for the registry to commit with the metadata. Every problem found goes into errs. */
+int cg_repository_accept(cg_repository *repo, cg_ebrim_submission *sub,
+                         const cg_repository_doc *docs, size_t ndocs, cg_pool *pool,
+                         cg_store_document **out, size_t *nout, cg_errlist *errs);
+
+/* A stored document. CG_ENOTFOUND when this repository does not hold it. */
+int cg_repository_get(cg_repository *repo, const char *unique_id, cg_store_blob *out, cg_err *err);
+
+#endif
