@@ -161,3 +161,104 @@ install_profile() {
     fi
     _installed_dirs="$_installed_dirs$dir "
 }
+
+# ---- a running server ---------------------------------------------------------------------------
+# start_server DATADIR [ARGS...]: starts `cdagate serve` on a free loopback port with that data
+# directory; waits for "ready". Sets SERVER_PID, SERVER_PORT, SERVER_URL, SERVER_LOG. The server
+# is stopped on exit (stop_server stops it earlier). Stops the test when it does not start.
+SERVER_PID=
+start_server() {
+    local data=$1
+    shift
+    SERVER_LOG=$TEST_TMP/server.$RANDOM.log
+    "$CDAGATE" serve --listen 127.0.0.1:0 --data-dir "$data" "$@" >"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    local i
+    for i in $(seq 1 300); do
+        if grep -q '^cdagate: ready' "$SERVER_LOG" 2>/dev/null; then
+            SERVER_PORT=$(sed -n 's/^cdagate: listening on https\{0,1\}:\/\/[^ ]*:\([0-9][0-9]*\)$/\1/p' "$SERVER_LOG" | head -n 1)
+            SERVER_URL=http://127.0.0.1:$SERVER_PORT
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    echo "FAIL - cdagate serve did not start:"
+    sed 's/^/       /' "$SERVER_LOG"
+    echo "$npass passed, $((nfail + 1)) failed"
+    exit 1
+}
+# stop_server [SIGNAL]: stops the server (TERM by default) and waits for it; sets server_rc.
+stop_server() {
+    server_rc=0
+    [ -n "$SERVER_PID" ] || return 0
+    kill -"${1:-TERM}" "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || server_rc=$?
+    SERVER_PID=
+}
+_cleanup_server() {
+    stop_server KILL
+    _cleanup
+}
+trap _cleanup_server EXIT
+
+# soap_envelope ACTION BODYFILE: prints a SOAP 1.2 envelope with WS-Addressing around BODYFILE
+# (a body element, with or without an XML declaration).
+soap_envelope() {
+    printf '<?xml version="1.0" encoding="UTF-8"?>\n'
+    printf '<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://www.w3.org/2005/08/addressing">'
+    printf '<soap:Header><wsa:Action soap:mustUnderstand="1">%s</wsa:Action>' "$1"
+    printf '<wsa:MessageID>urn:uuid:%s</wsa:MessageID>' "$(cat /proc/sys/kernel/random/uuid)"
+    printf '<wsa:To>%s</wsa:To></soap:Header><soap:Body>' "${SERVER_URL:-http://localhost/}"
+    sed '1{/^<?xml/d}' "$2"
+    printf '</soap:Body></soap:Envelope>'
+}
+
+# post PATH CONTENT_TYPE FILE: POSTs FILE to the server; sets rc (curl), http (status code),
+# out (response body as text) and RUN_OUT (the same, byte for byte), rheaders (response headers).
+post() {
+    local hdr=$TEST_TMP/post.headers
+    rc=0
+    http=$(curl -sS -o "$RUN_OUT" -D "$hdr" -w '%{http_code}' -H "Content-Type: $2" \
+        --data-binary @"$3" "$SERVER_URL$1" 2>"$RUN_ERR") || rc=$?
+    out=$(tr -d '\0' <"$RUN_OUT")
+    err=$(cat "$RUN_ERR")
+    rheaders=$(cat "$hdr" 2>/dev/null || true)
+    _last_run="POST $1 ($2) $3"
+}
+# soap_post PATH ACTION BODYFILE: wraps BODYFILE in an envelope and POSTs it as SOAP 1.2.
+soap_post() {
+    local env=$TEST_TMP/post.envelope.xml
+    soap_envelope "$2" "$3" >"$env"
+    post "$1" "application/soap+xml; charset=UTF-8; action=\"$2\"" "$env"
+}
+# mtom_post PATH ACTION BODYFILE [CID FILE]...: POSTs an MTOM request whose root part is the
+# envelope around BODYFILE and whose attachments are FILEs with the given Content-IDs.
+mtom_post() {
+    local path=$1 action=$2 body=$3
+    shift 3
+    local req=$TEST_TMP/post.mtom boundary="MIMEBoundary_cdagate_test_$RANDOM"
+    {
+        printf -- '--%s\r\nContent-Type: application/xop+xml; charset=UTF-8; type="application/soap+xml"\r\n' "$boundary"
+        printf 'Content-Transfer-Encoding: binary\r\nContent-ID: <root.message@cdagate.test>\r\n\r\n'
+        soap_envelope "$action" "$body"
+        while [ $# -ge 2 ]; do
+            printf '\r\n--%s\r\nContent-Type: application/octet-stream\r\n' "$boundary"
+            printf 'Content-Transfer-Encoding: binary\r\nContent-ID: <%s>\r\n\r\n' "$1"
+            cat "$2"
+            shift 2
+        done
+        printf '\r\n--%s--\r\n' "$boundary"
+    } >"$req"
+    post "$path" "multipart/related; type=\"application/xop+xml\"; boundary=\"$boundary\"; start=\"<root.message@cdagate.test>\"; start-info=\"application/soap+xml\"; action=\"$action\"" "$req"
+}
+# status_of: the RegistryResponse status in the last answer (Success, Failure, PartialSuccess).
+status_of() {
+    grep -o 'status="[^"]*"' <<<"$out" | head -n 1 | sed 's/.*[:"]\([A-Za-z]*\)"$/\1/'
+}
+# error_codes: the errorCode values in the last answer, one per line.
+error_codes() {
+    grep -o 'errorCode="[^"]*"' <<<"$out" | sed 's/errorCode="\(.*\)"/\1/'
+}
