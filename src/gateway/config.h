@@ -1,0 +1,64 @@
+/* config: the gateway's configuration: every key, its default, its bounds.
+ * Owns: turning a configuration file plus command-line overrides into one checked, immutable
+ * cg_gateway_config (the only global state cdagate has). Does not own: the file syntax
+ * (util/conf) or acting on the values (gateway). docs/configuration.md lists every key. */
+#ifndef CG_GATEWAY_CONFIG_H
+#define CG_GATEWAY_CONFIG_H
+
+#include <stddef.h>
+
+#include "repository/repository.h"
+#include "util/conf.h"
+#include "util/err.h"
+
+typedef struct cg_gateway_config {
+    /* [server] */
+    const char *listen;
+    unsigned threads;
+    unsigned max_connections;
+    int allow_plain_http;
+    const char *access_log; /* "stderr", "off" or a file path */
+    /* [endpoints] */
+    const char *repository_path;
+    const char *registry_path;
+    /* [limits] */
+    size_t max_envelope;
+    size_t max_attachment;
+    unsigned max_attachments;
+    unsigned max_xml_depth;
+    size_t max_header;
+    unsigned max_retrieve;
+    /* [timeouts] (seconds) */
+    unsigned recv_timeout, send_timeout, transfer_timeout, keepalive_timeout;
+    unsigned keepalive_requests;
+    /* [tls] */
+    const char *tls_cert, *tls_key, *tls_key_password, *tls_client_ca, *tls_ciphers;
+    int tls13_only;
+    /* [store] */
+    const char *data_dir;
+    unsigned store_readers;
+    unsigned commit_batch;
+    /* [registry] */
+    int check_patients;
+    const char *home_community_id;
+    /* [repository] */
+    const char *repository_id; /* NULL: the one kept in the data directory (made at first start) */
+    cg_content_policy content_policy;
+    const char *profile;
+    const char *profile_dir;
+    const char *registry_url; /* NULL: the local registry; else ITI-41 registers there (ITI-42) */
+    unsigned registry_timeout; /* seconds */
+    const char *registry_tls_cert, *registry_tls_key, *registry_tls_ca;
+    /* the parsed file and overrides; strings above point into it */
+    cg_conf conf;
+} cg_gateway_config;
+
+/* Defaults, then the file (when path is not NULL), then overrides ("section.key=value" each).
+ * CG_EINVAL names the file, line and key of any bad or unknown value. */
+int cg_gateway_config_load(cg_gateway_config *out, const char *path, const char *const *overrides,
+                           size_t noverrides, cg_err *err);
+void cg_gateway_config_dispose(cg_gateway_config *cfg);
+/* Writes the effective configuration in the file syntax (for `cdagate serve --print-config`). */
+void cg_gateway_config_print(const cg_gateway_config *cfg, void *file);
+
+#endif
