@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "util/alloc.h"
+#include "util/base64.h"
 
 typedef enum {
     MIME_PREAMBLE,    /* before the first delimiter */
@@ -243,51 +244,6 @@ static int find_delim(const cg_mime_reader *r, size_t from, size_t *at, int allo
     return 0;
 }
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Decodes base64 in place; returns the decoded length or (size_t)-1. */
-static size_t base64_decode(unsigned char *buf, size_t len)
-{
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0, pad = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = buf[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64val(c);
-        if (v < 0 || pad)
-            return (size_t)-1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (pad > 2 || bits >= 6)
-        return (size_t)-1;
-    return o;
-}
-
 static void sha_hex(EVP_MD_CTX *sha, char out[CG_SHA1_HEX_LEN + 1])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -403,8 +359,8 @@ static int finish_part(cg_mime_reader *r, size_t len, cg_err *err)
     r->pend = NULL;
     r->plen = r->pcap = 0;
     if (r->cur_base64) {
-        size_t n = base64_decode(data, len);
-        if (n == (size_t)-1) {
+        size_t n = cg_base64_decode(data, data, len);
+        if (n == CG_BASE64_INVALID) {
             free(data);
             r->state = MIME_FAILED;
             return cg_err_set(err, CG_EINVAL, "MIME: part <%s> is not valid base64",
