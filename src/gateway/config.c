@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static void config_defaults(cg_gateway_config *c)
 {
@@ -32,12 +33,30 @@ static void config_defaults(cg_gateway_config *c)
     c->check_patients = 1;
     c->content_policy = CG_CONTENT_REJECT;
     c->profile = "ccda-r2.1";
+    c->registry_timeout = 30;
 }
 
 static int config_path(const char *key, const char *value, cg_err *err)
 {
     if (value[0] != '/' || strchr(value, '?') || strchr(value, '#') || strchr(value, ' '))
         return cg_err_set(err, CG_EINVAL, "%s = \"%s\" is not an absolute URL path", key, value);
+    return CG_OK;
+}
+
+/* http(s)://host[:port]/path, nothing a request line could not carry. */
+static int config_url(const char *key, const char *value, cg_err *err)
+{
+    size_t scheme = strncasecmp(value, "http://", 7) == 0    ? 7
+                    : strncasecmp(value, "https://", 8) == 0 ? 8
+                                                             : 0;
+    int bad = scheme == 0 || value[scheme] == '\0' || value[scheme] == '/' ||
+              value[scheme] == ':' || strlen(value) > 2048;
+    for (const char *p = value; !bad && *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#')
+            bad = 1;
+    if (bad)
+        return cg_err_set(err, CG_EINVAL, "%s = \"%s\" is not an http:// or https:// URL", key,
+                          value);
     return CG_OK;
 }
 
@@ -61,6 +80,10 @@ static int config_read(cg_gateway_config *c, cg_err *err)
     cg_conf_string(f, "repository.content_validation", &policy);
     cg_conf_string(f, "repository.profile", &c->profile);
     cg_conf_string(f, "repository.profile_dir", &c->profile_dir);
+    cg_conf_string(f, "repository.registry_url", &c->registry_url);
+    cg_conf_string(f, "repository.registry_tls_certificate", &c->registry_tls_cert);
+    cg_conf_string(f, "repository.registry_tls_key", &c->registry_tls_key);
+    cg_conf_string(f, "repository.registry_tls_ca", &c->registry_tls_ca);
     if ((rc = cg_conf_uint(f, "server.threads", 0, 1024, &c->threads, err)) ||
         (rc = cg_conf_uint(f, "server.max_connections", 1, 100000, &c->max_connections, err)) ||
         (rc = cg_conf_bool(f, "server.allow_plain_http", &c->allow_plain_http, err)) ||
@@ -78,7 +101,8 @@ static int config_read(cg_gateway_config *c, cg_err *err)
         (rc = cg_conf_bool(f, "tls.tls13_only", &c->tls13_only, err)) ||
         (rc = cg_conf_uint(f, "store.readers", 1, 256, &c->store_readers, err)) ||
         (rc = cg_conf_uint(f, "store.commit_batch", 1, 4096, &c->commit_batch, err)) ||
-        (rc = cg_conf_bool(f, "registry.check_patients", &c->check_patients, err)))
+        (rc = cg_conf_bool(f, "registry.check_patients", &c->check_patients, err)) ||
+        (rc = cg_conf_uint(f, "repository.registry_timeout", 1, 600, &c->registry_timeout, err)))
         return rc;
     if (policy) {
         if (strcmp(policy, "reject") == 0)
@@ -105,6 +129,22 @@ static int config_read(cg_gateway_config *c, cg_err *err)
         return cg_err_set(err, CG_EINVAL,
                           "registry.home_community_id = \"%s\" must be a urn:oid: URI",
                           c->home_community_id);
+    /* an empty value is no value (as --print-config writes an unset key) */
+    const char **optional[] = {&c->registry_url, &c->registry_tls_cert, &c->registry_tls_key,
+                               &c->registry_tls_ca};
+    for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
+        if (*optional[i] && !**optional[i])
+            *optional[i] = NULL;
+    if (c->registry_url && (rc = config_url("repository.registry_url", c->registry_url, err)))
+        return rc;
+    if ((c->registry_tls_cert || c->registry_tls_key || c->registry_tls_ca) &&
+        (!c->registry_url || strncasecmp(c->registry_url, "https://", 8) != 0))
+        return cg_err_set(err, CG_EINVAL,
+                          "repository.registry_tls_certificate, registry_tls_key and "
+                          "registry_tls_ca need an https:// repository.registry_url");
+    if (c->registry_tls_key && !c->registry_tls_cert)
+        return cg_err_set(err, CG_EINVAL,
+                          "repository.registry_tls_key needs repository.registry_tls_certificate");
     return cg_conf_check_unused(f, err);
 }
 
@@ -165,5 +205,10 @@ void cg_gateway_config_print(const cg_gateway_config *c, void *file)
             c->check_patients ? "true" : "false", S(c->home_community_id));
     fprintf(out, "[repository]\nid = %s\ncontent_validation = %s\nprofile = %s\nprofile_dir = %s\n",
             S(c->repository_id), policy[c->content_policy], S(c->profile), S(c->profile_dir));
+    fprintf(out,
+            "registry_url = %s\nregistry_timeout = %u\nregistry_tls_certificate = %s\n"
+            "registry_tls_key = %s\nregistry_tls_ca = %s\n",
+            S(c->registry_url), c->registry_timeout, S(c->registry_tls_cert),
+            S(c->registry_tls_key), S(c->registry_tls_ca));
 #undef S
 }

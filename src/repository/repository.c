@@ -9,6 +9,11 @@
 #include "util/alloc.h"
 #include "validate/validator.h"
 
+/* ITI TF-3 Table 4.2.4.1-2 codes only the repository uses: too much activity to take the
+ * request now; one uniqueId on more than one document of a submission. */
+#define REPOSITORY_BUSY "XDSRepositoryBusy"
+#define REPOSITORY_DUPLICATE_IN_MESSAGE "XDSRepositoryDuplicateUniqueIdInMessage"
+
 struct cg_repository {
     cg_store *store;
     cg_repository_config cfg;
@@ -182,6 +187,119 @@ int cg_repository_accept(cg_repository *repo, cg_ebrim_submission *sub,
     }
     *out = stored;
     return CG_OK;
+}
+
+/* The id of the DocumentEntry whose uniqueId is unique_id (the error location), or NULL. */
+static const char *entry_of(const cg_ebrim_submission *sub, const char *unique_id)
+{
+    for (size_t i = 0; sub && i < sub->count; i++)
+        if (sub->objects[i].kind == CG_EBRIM_DOCUMENT_ENTRY && sub->objects[i].unique_id &&
+            strcmp(sub->objects[i].unique_id, unique_id) == 0)
+            return sub->objects[i].id;
+    return NULL;
+}
+
+static int cmp_unique_id(const void *a, const void *b)
+{
+    const cg_store_document *const *x = a, *const *y = b;
+    return strcmp((*x)->unique_id, (*y)->unique_id);
+}
+
+int cg_repository_hold(cg_repository *repo, cg_repository_held *out,
+                       const cg_ebrim_submission *sub, const cg_store_document *docs,
+                       size_t ndocs, cg_errlist *errs)
+{
+    memset(out, 0, sizeof(*out));
+    cg_id_uuid_urn(out->owner);
+    out->docs = docs;
+    out->ndocs = ndocs;
+    if (ndocs == 0)
+        return CG_OK;
+    /* The same uniqueId twice: the registry would say so, but only after both were held. */
+    const cg_store_document **sorted = cg_pool_calloc(errs->pool, ndocs, sizeof(*sorted));
+    for (size_t i = 0; i < ndocs; i++)
+        sorted[i] = &docs[i];
+    qsort(sorted, ndocs, sizeof(*sorted), cmp_unique_id);
+    size_t before = errs->errors;
+    for (size_t i = 1; i < ndocs; i++)
+        if (strcmp(sorted[i]->unique_id, sorted[i - 1]->unique_id) == 0 &&
+            (i < 2 || strcmp(sorted[i]->unique_id, sorted[i - 2]->unique_id) != 0))
+            cg_errlist_add(errs, CG_IHE_ERROR, REPOSITORY_DUPLICATE_IN_MESSAGE,
+                           entry_of(sub, sorted[i]->unique_id),
+                           "uniqueId \"%s\" names more than one document of this submission",
+                           sorted[i]->unique_id);
+    if (errs->errors > before)
+        return CG_EINVAL;
+
+    cg_store_conflicts conflicts;
+    cg_err err;
+    cg_err_init(&err);
+    int rc = cg_store_document_put_pending(repo->store, docs, ndocs, out->owner, &conflicts, &err);
+    if (rc == CG_EINVAL && conflicts.count > 0) {
+        for (size_t i = 0; i < conflicts.count; i++) {
+            const cg_store_conflict *c = &conflicts.items[i];
+            const cg_store_document *d = NULL;
+            for (size_t k = 0; k < ndocs && !d; k++)
+                if (strcmp(docs[k].unique_id, c->id) == 0)
+                    d = &docs[k];
+            const char *where = entry_of(sub, c->id);
+            if (c->pending)
+                cg_errlist_add(errs, CG_IHE_ERROR, REPOSITORY_BUSY, where,
+                               "document %s is held for another submission still waiting for "
+                               "its registry's answer; try again later",
+                               c->id);
+            else if (d && c->existing_hash[0] && strcasecmp(d->hash, c->existing_hash) != 0)
+                cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_NON_IDENTICAL_HASH, where,
+                               "uniqueId \"%s\" is stored in repository %s with hash %s; this "
+                               "document's hash is %s",
+                               c->id, repo->repository_id, c->existing_hash, d->hash);
+            else
+                cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_DUPLICATE_UNIQUE_ID_IN_REGISTRY, where,
+                               "uniqueId \"%s\" is already stored in repository %s (and "
+                               "registered)",
+                               c->id, repo->repository_id);
+        }
+    } else if (rc != CG_OK) {
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, NULL,
+                       "the documents could not be stored: %s", err.msg);
+    }
+    cg_store_conflicts_dispose(&conflicts);
+    return rc;
+}
+
+int cg_repository_commit(cg_repository *repo, const cg_repository_held *held, cg_errlist *errs)
+{
+    cg_store_conflicts missing;
+    cg_err err;
+    cg_err_init(&err);
+    int rc = cg_store_document_commit(repo->store, held->docs, held->ndocs, held->owner, &missing,
+                                      &err);
+    if (rc == CG_ENOTFOUND) {
+        for (size_t i = 0; i < missing.count; i++)
+            cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, NULL,
+                           "the registry accepted document %s, but repository %s no longer "
+                           "held it (deleted as stale while the registry answered)",
+                           missing.items[i].id, repo->repository_id);
+    } else if (rc != CG_OK) {
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, NULL,
+                       "the registry accepted the submission, but its documents could not be "
+                       "made retrievable: %s",
+                       err.msg);
+    }
+    cg_store_conflicts_dispose(&missing);
+    return rc;
+}
+
+void cg_repository_discard(cg_repository *repo, const cg_repository_held *held, cg_errlist *errs)
+{
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_store_document_discard(repo->store, held->docs, held->ndocs, held->owner, &err) !=
+        CG_OK)
+        cg_errlist_add(errs, CG_IHE_WARNING, CG_XDS_REPOSITORY_ERROR, NULL,
+                       "the documents of this refused submission could not be deleted (%s); "
+                       "they are not retrievable and go at a later start",
+                       err.msg);
 }
 
 int cg_repository_get(cg_repository *repo, const char *unique_id, cg_store_blob *out, cg_err *err)

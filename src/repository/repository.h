@@ -1,7 +1,8 @@
 /* repository: the XDS Document Repository's half of ITI-41 and ITI-43.
  * Owns: matching each submitted Document to its DocumentEntry, the size and SHA-1 checks and the
  * slots the repository sets (hash, size, repositoryUniqueId), the C-CDA content policy (validate
- * with the installed profile: reject, warn or off), and retrieving stored bytes by uniqueId.
+ * with the installed profile: reject, warn or off), holding documents while a remote registry
+ * decides on their metadata, and retrieving stored bytes by uniqueId.
  * Does not own: metadata rules and registration (registry), SOAP and MTOM (transport, svc),
  * storage (store). */
 #ifndef CG_REPOSITORY_REPOSITORY_H
@@ -12,6 +13,7 @@
 #include "ebrim/errlist.h"
 #include "ebrim/model.h"
 #include "store/store.h"
+#include "util/id.h"
 #include "validate/profile.h"
 
 typedef enum cg_content_policy {
@@ -52,6 +54,32 @@ typedef struct cg_repository_doc {
 int cg_repository_accept(cg_repository *repo, cg_ebrim_submission *sub,
                          const cg_repository_doc *docs, size_t ndocs, cg_pool *pool,
                          cg_store_document **out, size_t *nout, cg_errlist *errs);
+
+/* With a remote registry (ITI-41 forwarded as ITI-42), the accepted documents are held first:
+ * stored durably but not retrievable, their uniqueIds taken. When the registry accepts the
+ * metadata they are committed (retrievable from then on); when it refuses, or cannot be asked,
+ * they are discarded. Documents a crash leaves held are never retrievable and are deleted at a
+ * later start (cg_store_config.pending_max_age_s). */
+typedef struct cg_repository_held {
+    char owner[CG_UUID_URN_LEN + 1]; /* this attempt, a urn:uuid */
+    const cg_store_document *docs;   /* borrowed from the caller (pool memory) */
+    size_t ndocs;
+} cg_repository_held;
+
+/* Holds docs (cg_repository_accept's output). Refusals go into errs: the same uniqueId twice
+ * (XDSRepositoryDuplicateUniqueIdInMessage), a uniqueId this repository already holds
+ * (XDSNonIdenticalHash when the bytes differ, XDSDuplicateUniqueIdInRegistry otherwise) or
+ * holds for another submission still waiting for its registry (XDSRepositoryBusy), a store
+ * failure (XDSRepositoryError). CG_OK when held; then nothing is written otherwise. */
+int cg_repository_hold(cg_repository *repo, cg_repository_held *out,
+                       const cg_ebrim_submission *sub, const cg_store_document *docs,
+                       size_t ndocs, cg_errlist *errs);
+/* The registry accepted: the held documents become retrievable. XDSRepositoryError in errs
+ * (and CG_EIO or CG_ENOTFOUND) when they could not be. */
+int cg_repository_commit(cg_repository *repo, const cg_repository_held *held, cg_errlist *errs);
+/* The registry refused or could not be asked: the held documents are deleted. A failure to
+ * delete them is a warning in errs (they stay invisible until a later start deletes them). */
+void cg_repository_discard(cg_repository *repo, const cg_repository_held *held, cg_errlist *errs);
 
 /* A stored document. CG_ENOTFOUND when this repository does not hold it. */
 int cg_repository_get(cg_repository *repo, const char *unique_id, cg_store_blob *out, cg_err *err);

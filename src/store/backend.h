@@ -12,6 +12,8 @@
  * apply_* return CG_OK; CG_EINVAL when this job alone is refused (its changes are undone, the
  * transaction goes on); CG_EIO when the transaction cannot go on (store.c then calls rollback and
  * fails the whole batch). The read operations may be called from any thread at any time. */
+enum { CG_STORE_DOCS_PENDING = 1, CG_STORE_DOCS_COMMIT, CG_STORE_DOCS_DISCARD };
+
 typedef struct cg_store_backend {
     const char *name;
     int (*open)(void **out, const cg_store_config *cfg, cg_err *err);
@@ -21,6 +23,12 @@ typedef struct cg_store_backend {
     int (*apply_submission)(void *be, const cg_store_submission *sub, cg_store_conflicts *conflicts,
                             cg_err *err);
     int (*apply_patient)(void *be, const char *patient_id, cg_err *err);
+    /* Pending repository documents (see cg_store_document_put_pending): op is one of
+     * CG_STORE_DOCS_*. PENDING refuses with CG_EINVAL and conflicts like apply_submission;
+     * COMMIT records in conflicts (CG_CONFLICT_MISSING) the documents not pending under owner
+     * and returns CG_OK; DISCARD returns CG_OK. */
+    int (*apply_documents)(void *be, int op, const cg_store_document *docs, size_t ndocs,
+                           const char *owner, cg_store_conflicts *conflicts, cg_err *err);
     int (*commit)(void *be, cg_err *err);
     void (*rollback)(void *be);
     /* Between batches, after the callers were answered (e.g. a WAL checkpoint). */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/backend.h"
@@ -42,7 +43,10 @@
  * codes: one row per coded value (classCode, eventCodeList ...); the (attr, code, scheme)
  *   index finds objects by code, the primary key answers "has object X this code".
  * author_persons: authorPerson values of DocumentEntries (and SubmissionSets).
- * documents: repository content, bytes in the same database as the metadata.
+ * documents: repository content, bytes in the same database as the metadata. From version 2
+ *   a document is committed (state 0: retrievable) or pending (state 1: stored while a remote
+ *   registry decides on its metadata; invisible to reads, its uniqueId taken, pending_since in
+ *   Unix seconds and pending_owner naming the attempt, both NULL once committed).
  * tallies: counts per kind kept in the writing transaction, so stats never counts rows.
  * meta: a few facts about the database itself. */
 /* clang-format off */
@@ -130,6 +134,13 @@ static const char *const migrations[] = {
     "  ('Folder', 0), ('Association', 0), ('document', 0), ('patient', 0);"
     "PRAGMA application_id = " STR(APPLICATION_ID) ";"
     "PRAGMA user_version = 1;",
+    /* 2: pending repository documents (ITI-41 forwarded to a remote registry). Existing rows
+     * are committed documents: the default. */
+    "ALTER TABLE documents ADD COLUMN state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1));"
+    "ALTER TABLE documents ADD COLUMN pending_since INTEGER;"
+    "ALTER TABLE documents ADD COLUMN pending_owner TEXT;"
+    "CREATE INDEX documents_pending ON documents (pending_since) WHERE state = 1;"
+    "PRAGMA user_version = 2;",
 };
 /* clang-format on */
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -155,6 +166,10 @@ enum {
     W_INSERT_CODE,
     W_INSERT_AUTHOR,
     W_INSERT_DOCUMENT,
+    W_DELETE_STALE,
+    W_COMMIT_DOCUMENT,
+    W_DISCARD_DOCUMENT,
+    W_PURGE_PENDING,
     W_INSERT_PATIENT,
     W_TALLY,
     W_COUNT
@@ -176,7 +191,8 @@ static const struct {
                           "SELECT kind, hash FROM objects WHERE unique_id = ?1 AND lid <> ?2 "
                           "LIMIT 1"},
     [W_FIND_DOCUMENT] = {"find_document",
-                         "SELECT hash FROM documents WHERE repository_id = ?1 AND unique_id = ?2"},
+                         "SELECT hash, state, pending_since, pending_owner FROM documents "
+                         "WHERE repository_id = ?1 AND unique_id = ?2"},
     [W_INSERT_OBJECT] = {"insert_object",
                          "INSERT INTO objects (kind, uuid, lid, version, status, patient_id, "
                          "unique_id, object_type, mime_type, hash, size, repository_id, "
@@ -194,20 +210,32 @@ static const struct {
                          "ON CONFLICT DO NOTHING"},
     [W_INSERT_DOCUMENT] = {"insert_document",
                            "INSERT INTO documents (repository_id, unique_id, mime_type, hash, "
-                           "size, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+                           "size, content, state, pending_since, pending_owner) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+    [W_DELETE_STALE] = {"delete_stale", "DELETE FROM documents WHERE repository_id = ?1 AND "
+                                        "unique_id = ?2 AND state = 1 AND pending_since < ?3"},
+    [W_COMMIT_DOCUMENT] = {"commit_document",
+                           "UPDATE documents SET state = 0, pending_since = NULL, "
+                           "pending_owner = NULL WHERE repository_id = ?1 AND unique_id = ?2 "
+                           "AND state = 1 AND pending_owner = ?3"},
+    [W_DISCARD_DOCUMENT] = {"discard_document",
+                            "DELETE FROM documents WHERE repository_id = ?1 AND unique_id = ?2 "
+                            "AND state = 1 AND pending_owner = ?3"},
+    [W_PURGE_PENDING] = {"purge_pending",
+                         "DELETE FROM documents WHERE state = 1 AND pending_since < ?1"},
     [W_INSERT_PATIENT] = {"insert_patient", "INSERT INTO patients (patient_id) VALUES (?1) "
                                             "ON CONFLICT (patient_id) DO NOTHING"},
     [W_TALLY] = {"tally", "UPDATE tallies SET n = n + ?2 WHERE name = ?1"},
 };
 
-enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_COUNT };
+enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_PENDING, R_COUNT };
 
 static const struct {
     const char *name;
     const char *sql;
 } rsql[R_COUNT] = {
     [R_DOCUMENT] = {"document_get", "SELECT mime_type, hash, content FROM documents "
-                                    "WHERE repository_id = ?1 AND unique_id = ?2"},
+                                    "WHERE repository_id = ?1 AND unique_id = ?2 AND state = 0"},
     [R_OBJECT_XML] = {"object_xml",
                       "SELECT x.xml FROM objects o JOIN object_xml x ON x.object_id = o.id "
                       "WHERE o.uuid = ?1"},
@@ -215,6 +243,7 @@ static const struct {
     [R_PATIENT_LIST] = {"patient_list",
                         "SELECT patient_id, added_at FROM patients ORDER BY patient_id"},
     [R_TALLIES] = {"stats", "SELECT name, n FROM tallies"},
+    [R_PENDING] = {"pending_count", "SELECT count(*) FROM documents WHERE state = 1"},
 };
 
 typedef struct reader {
@@ -226,7 +255,9 @@ typedef struct reader {
 typedef struct sq_store {
     char *path;
     int busy_timeout_ms;
-    int version; /* schema version after the migrations */
+    int version;               /* schema version after the migrations */
+    int64_t pending_max_age_s; /* 0: pending documents are never stale */
+    int64_t purged;            /* stale pending documents deleted at open */
     sqlite3 *wdb;
     sqlite3_stmt *wst[W_COUNT];
     atomic_long fail_after;
@@ -359,7 +390,7 @@ w_exec(sq_store *s, int id, cg_err *err)
     return rc == SQLITE_DONE ? CG_OK : rc;
 }
 
-static int
+static cg_store_conflict *
 add_conflict(cg_store_conflicts *c, size_t *cap, cg_conflict_kind kind, const char *id,
              int existing_kind, const char *existing_hash)
 {
@@ -370,7 +401,7 @@ add_conflict(cg_store_conflicts *c, size_t *cap, cg_conflict_kind kind, const ch
     copy_bounded(x->id, sizeof x->id, id);
     x->existing_kind = (cg_obj_kind)existing_kind;
     copy_bounded(x->existing_hash, sizeof x->existing_hash, existing_hash);
-    return CG_OK;
+    return x;
 }
 
 static int
@@ -513,12 +544,13 @@ put_object(sq_store *s, const cg_store_object *o, cg_store_conflicts *conflicts,
     return rc;
 }
 
+/* Whether a document's uniqueId is free in its repository: 0 free (a stale pending document
+ * in the way was deleted), 1 taken (a conflict recorded, unless its DocumentEntry's already is),
+ * < 0 a CG error. owner: the attempt putting pending documents, NULL for a submission. */
 static int
-put_document(sq_store *s, const cg_store_document *d, cg_store_conflicts *conflicts, size_t *cap,
-             int64_t *tally, cg_err *err)
+document_slot(sq_store *s, const cg_store_document *d, const char *owner,
+              cg_store_conflicts *conflicts, size_t *cap, int64_t now, cg_err *err)
 {
-    assert(d->repository_id && d->unique_id && d->mime_type && d->hash);
-    assert(d->len == 0 || d->data);
     sqlite3_stmt *st = s->wst[W_FIND_DOCUMENT];
     binder b = {st, SQLITE_OK};
     b_text(&b, 1, d->repository_id);
@@ -526,18 +558,44 @@ put_document(sq_store *s, const cg_store_document *d, cg_store_conflicts *confli
     if (b.rc != SQLITE_OK)
         return w_bindfail(s, W_FIND_DOCUMENT, b.rc, err);
     int rc = w_step(s, W_FIND_DOCUMENT, err);
-    if (rc == SQLITE_ROW) {
-        /* the bytes of a registered document: name it as its DocumentEntry's conflict */
-        if (!has_unique_id_conflict(conflicts, d->unique_id))
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return rc;
+    int pending = sqlite3_column_int(st, 1) == 1;
+    int64_t since = sqlite3_column_int64(st, 2);
+    const char *holder = (const char *)sqlite3_column_text(st, 3);
+    int same_owner = pending && owner && holder && strcmp(owner, holder) == 0;
+    if (pending && !same_owner && s->pending_max_age_s > 0 && since < now - s->pending_max_age_s) {
+        /* left by an attempt that never finished (a crash): it gives way */
+        sqlite3_reset(st);
+        b = (binder){s->wst[W_DELETE_STALE], SQLITE_OK};
+        b_text(&b, 1, d->repository_id);
+        b_text(&b, 2, d->unique_id);
+        b_int(&b, 3, now - s->pending_max_age_s);
+        if (b.rc != SQLITE_OK)
+            return w_bindfail(s, W_DELETE_STALE, b.rc, err);
+        rc = w_exec(s, W_DELETE_STALE, err);
+        return rc == CG_OK ? 0 : rc;
+    }
+    /* the bytes of a registered (or pending) document: name it as its DocumentEntry's
+     * conflict; the same uniqueId twice in one attempt is a plain duplicate */
+    if (!has_unique_id_conflict(conflicts, d->unique_id)) {
+        cg_store_conflict *c =
             add_conflict(conflicts, cap, CG_CONFLICT_UNIQUE_ID, d->unique_id, CG_OBJ_DOCUMENT_ENTRY,
                          (const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
-        return CG_OK;
+        c->pending = pending && !same_owner;
     }
-    if (rc != SQLITE_DONE)
-        return rc;
+    sqlite3_reset(st);
+    return 1;
+}
 
-    b = (binder){s->wst[W_INSERT_DOCUMENT], SQLITE_OK};
+/* Inserts a document: committed (owner NULL) or pending under owner since now. */
+static int
+insert_document(sq_store *s, const cg_store_document *d, const char *owner, int64_t now,
+                cg_err *err)
+{
+    binder b = {s->wst[W_INSERT_DOCUMENT], SQLITE_OK};
     b_text(&b, 1, d->repository_id);
     b_text(&b, 2, d->unique_id);
     b_text(&b, 3, d->mime_type);
@@ -546,9 +604,27 @@ put_document(sq_store *s, const cg_store_document *d, cg_store_conflicts *confli
     if (b.rc == SQLITE_OK)
         b.rc = d->len ? sqlite3_bind_blob64(b.st, 6, d->data, d->len, SQLITE_STATIC)
                       : sqlite3_bind_zeroblob(b.st, 6, 0);
+    b_int(&b, 7, owner ? 1 : 0);
+    if (owner)
+        b_int(&b, 8, now);
+    else
+        b_null(&b, 8);
+    b_text(&b, 9, owner);
     if (b.rc != SQLITE_OK)
         return w_bindfail(s, W_INSERT_DOCUMENT, b.rc, err);
-    if ((rc = w_exec(s, W_INSERT_DOCUMENT, err)) != CG_OK)
+    return w_exec(s, W_INSERT_DOCUMENT, err);
+}
+
+static int
+put_document(sq_store *s, const cg_store_document *d, cg_store_conflicts *conflicts, size_t *cap,
+             int64_t *tally, cg_err *err)
+{
+    assert(d->repository_id && d->unique_id && d->mime_type && d->hash);
+    assert(d->len == 0 || d->data);
+    int rc = document_slot(s, d, NULL, conflicts, cap, (int64_t)time(NULL), err);
+    if (rc != 0)
+        return rc < 0 ? rc : CG_OK;
+    if ((rc = insert_document(s, d, NULL, 0, err)) != CG_OK)
         return rc;
     tally[TALLY_DOCUMENTS]++;
     return CG_OK;
@@ -600,18 +676,15 @@ put_submission(sq_store *s, const cg_store_submission *sub, cg_store_conflicts *
     return add_tallies(s, tally, err);
 }
 
+/* Ends the savepoint a job ran in: released when rc is CG_OK, rolled back to (the job alone
+ * undone, the transaction going on) when the job was refused. CG_EIO ends the transaction. */
 static int
-sq_apply_submission(void *be, const cg_store_submission *sub, cg_store_conflicts *conflicts,
-                    cg_err *err)
+savepoint_end(sq_store *s, int rc, cg_err *err)
 {
-    sq_store *s = be;
-    if (w_exec(s, W_SAVEPOINT, err) != CG_OK)
-        return CG_EIO;
-    int rc = put_submission(s, sub, conflicts, err);
     if (rc == CG_EIO)
         return CG_EIO; /* the caller rolls the whole transaction back */
     if (rc != CG_OK) {
-        /* refused: undo this submission alone; the transaction must still be open */
+        /* refused: undo this job alone; the transaction must still be open */
         if (sqlite3_get_autocommit(s->wdb)) {
             cg_err_init(err);
             return cg_err_set(err, CG_EIO, "sqlite3_step: the transaction was rolled back");
@@ -627,6 +700,78 @@ sq_apply_submission(void *be, const cg_store_submission *sub, cg_store_conflicts
     if (w_exec(s, W_RELEASE, err) != CG_OK)
         return CG_EIO;
     return CG_OK;
+}
+
+static int
+sq_apply_submission(void *be, const cg_store_submission *sub, cg_store_conflicts *conflicts,
+                    cg_err *err)
+{
+    sq_store *s = be;
+    if (w_exec(s, W_SAVEPOINT, err) != CG_OK)
+        return CG_EIO;
+    return savepoint_end(s, put_submission(s, sub, conflicts, err), err);
+}
+
+static int
+put_pending(sq_store *s, const cg_store_document *docs, size_t ndocs, const char *owner,
+            cg_store_conflicts *conflicts, cg_err *err)
+{
+    size_t cap = 0;
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < ndocs; i++) {
+        const cg_store_document *d = &docs[i];
+        assert(d->repository_id && d->unique_id && d->mime_type && d->hash);
+        assert(d->len == 0 || d->data);
+        int rc = document_slot(s, d, owner, conflicts, &cap, now, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 && (rc = insert_document(s, d, owner, now, err)) != CG_OK)
+            return rc;
+    }
+    return conflicts->count > 0 ? CG_EINVAL : CG_OK;
+}
+
+/* Commits (or deletes) owner's pending documents; COMMIT names the ones not found. */
+static int
+settle_pending(sq_store *s, int op, const cg_store_document *docs, size_t ndocs, const char *owner,
+               cg_store_conflicts *conflicts, cg_err *err)
+{
+    int id = op == CG_STORE_DOCS_COMMIT ? W_COMMIT_DOCUMENT : W_DISCARD_DOCUMENT;
+    int64_t tally[TALLY_COUNT] = {0};
+    size_t cap = 0;
+    for (size_t i = 0; i < ndocs; i++) {
+        assert(docs[i].repository_id && docs[i].unique_id);
+        binder b = {s->wst[id], SQLITE_OK};
+        b_text(&b, 1, docs[i].repository_id);
+        b_text(&b, 2, docs[i].unique_id);
+        b_text(&b, 3, owner);
+        if (b.rc != SQLITE_OK)
+            return w_bindfail(s, id, b.rc, err);
+        int rc = w_exec(s, id, err);
+        if (rc != CG_OK)
+            return rc;
+        if (op != CG_STORE_DOCS_COMMIT)
+            continue;
+        if (sqlite3_changes(s->wdb) > 0)
+            tally[TALLY_DOCUMENTS]++;
+        else
+            add_conflict(conflicts, &cap, CG_CONFLICT_MISSING, docs[i].unique_id, 0, NULL);
+    }
+    return add_tallies(s, tally, err);
+}
+
+static int
+sq_apply_documents(void *be, int op, const cg_store_document *docs, size_t ndocs, const char *owner,
+                   cg_store_conflicts *conflicts, cg_err *err)
+{
+    sq_store *s = be;
+    assert(owner);
+    if (w_exec(s, W_SAVEPOINT, err) != CG_OK)
+        return CG_EIO;
+    int rc = op == CG_STORE_DOCS_PENDING
+                 ? put_pending(s, docs, ndocs, owner, conflicts, err)
+                 : settle_pending(s, op, docs, ndocs, owner, conflicts, err);
+    return savepoint_end(s, rc, err);
 }
 
 static int
@@ -909,6 +1054,16 @@ sq_stats(void *be, cg_store_stats *out, cg_err *err)
     if (step != SQLITE_DONE)
         rc = r_fail(r, R_TALLIES, step, err);
     sqlite3_reset(st);
+    if (rc == CG_OK) {
+        st = r->st[R_PENDING];
+        step = sqlite3_step(st);
+        if (step == SQLITE_ROW)
+            out->pending_documents = sqlite3_column_int64(st, 0);
+        else
+            rc = r_fail(r, R_PENDING, step, err);
+        sqlite3_reset(st);
+    }
+    out->purged_at_open = s->purged;
     out->schema_version = s->version;
     reader_put(s, r);
     return rc;
@@ -1039,6 +1194,7 @@ sq_open(void **out, const cg_store_config *cfg, cg_err *err)
     s->path = cg_fs_join(cfg->data_dir, "registry.db");
     s->busy_timeout_ms = cfg->busy_timeout_ms;
     s->readers = cfg->readers;
+    s->pending_max_age_s = cfg->pending_max_age_s;
 
     int src = sqlite3_open_v2(
         s->path, &s->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -1052,6 +1208,10 @@ sq_open(void **out, const cg_store_config *cfg, cg_err *err)
 
     int version = 0;
     if ((rc = check_version(s, &version, err)) != CG_OK)
+        goto done;
+    /* A new database gets 16 KiB pages: a 50 KB discharge summary is 4 WAL frames (and write
+     * calls) instead of 13. An existing database keeps its page size (this is a no-op there). */
+    if ((rc = exec(s->wdb, "page_size", "PRAGMA page_size = 16384;", err)) != CG_OK)
         goto done;
     /* WAL: readers see the last commit and never wait for the writer. FULL: each COMMIT
      * fsyncs the WAL, so an acknowledged submission survives power loss. */
@@ -1070,7 +1230,11 @@ sq_open(void **out, const cg_store_config *cfg, cg_err *err)
                    "PRAGMA synchronous = FULL;"
                    "PRAGMA foreign_keys = ON;"
                    "PRAGMA journal_size_limit = 67108864;"
-                   "PRAGMA cache_size = -32768;",
+                   "PRAGMA cache_size = -32768;"
+                   /* the statement journals of the per-submission savepoints: memory, not a
+                    * file created and unlinked in /var/tmp at every commit (durability is the
+                    * WAL's, not theirs) */
+                   "PRAGMA temp_store = MEMORY;",
                    err)) != CG_OK)
         goto done;
     if ((rc = migrate(s, err)) != CG_OK)
@@ -1080,6 +1244,19 @@ sq_open(void **out, const cg_store_config *cfg, cg_err *err)
     for (int i = 0; i < W_COUNT; i++)
         if ((rc = sq_prepare(s->wdb, wsql[i].name, wsql[i].sql, &s->wst[i], err)) != CG_OK)
             goto done;
+    /* Pending documents an attempt left (the process died before the registry answered):
+     * never retrievable, deleted once surely stale. One statement, so all or none. */
+    if (s->pending_max_age_s > 0) {
+        binder b = {s->wst[W_PURGE_PENDING], SQLITE_OK};
+        b_int(&b, 1, (int64_t)time(NULL) - s->pending_max_age_s);
+        if (b.rc != SQLITE_OK) {
+            rc = w_bindfail(s, W_PURGE_PENDING, b.rc, err);
+            goto done;
+        }
+        if ((rc = w_exec(s, W_PURGE_PENDING, err)) != CG_OK)
+            goto done;
+        s->purged = sqlite3_changes(s->wdb);
+    }
     /* checkpoints run between batches (sq_maintain), not inside a caller's COMMIT */
     sqlite3_wal_hook(s->wdb, wal_hook, s);
 
@@ -1106,6 +1283,7 @@ const cg_store_backend cg_store_sqlite_backend = {
     .begin = sq_begin,
     .apply_submission = sq_apply_submission,
     .apply_patient = sq_apply_patient,
+    .apply_documents = sq_apply_documents,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .maintain = sq_maintain,

@@ -1,8 +1,9 @@
 /* store: the backend-neutral half of the store (see store.h): choosing the backend, the one
  * writer thread with its group-commit queue, and passing reads straight to the backend.
  *
- * Group commit. Every write (a submission, a patient add) becomes a job on the caller's stack,
- * queued here; the caller then waits on the job's condition variable. The writer thread takes up
+ * Group commit. Every write (a submission, a patient add, pending documents put, committed or
+ * discarded) becomes a job on the caller's stack, queued here; the caller then waits on the
+ * job's condition variable. The writer thread takes up
  * to commit_batch queued jobs, opens one transaction (begin), applies each job (the backend puts
  * each in its own savepoint, so a refused job is undone alone), commits once (one fsync for the
  * batch), and only then answers each caller with its own result. When the transaction cannot go
@@ -21,13 +22,17 @@
 #include "store/backend.h"
 #include "util/alloc.h"
 
-enum { JOB_SUBMIT = 1, JOB_PATIENT };
+enum { JOB_SUBMIT = 1, JOB_PATIENT, JOB_DOCUMENTS };
 
 typedef struct store_job {
     struct store_job *next;
     int type;
     const cg_store_submission *sub;
     const char *patient_id;
+    int docs_op; /* JOB_DOCUMENTS: CG_STORE_DOCS_* */
+    const cg_store_document *docs;
+    size_t ndocs;
+    const char *owner;
     cg_store_conflicts conflicts;
     cg_err err;
     int rc;
@@ -67,6 +72,9 @@ apply_job(cg_store *st, store_job *j)
 {
     if (j->type == JOB_SUBMIT)
         return st->be->apply_submission(st->impl, j->sub, &j->conflicts, &j->err);
+    if (j->type == JOB_DOCUMENTS)
+        return st->be->apply_documents(st->impl, j->docs_op, j->docs, j->ndocs, j->owner,
+                                       &j->conflicts, &j->err);
     return st->be->apply_patient(st->impl, j->patient_id, &j->err);
 }
 
@@ -321,6 +329,70 @@ cg_store_blob_dispose(cg_store_blob *blob)
     free(blob->data);
     free(blob->mime_type);
     memset(blob, 0, sizeof(*blob));
+}
+
+/* One pending-documents job (put_pending, commit, discard) through the writer. */
+static int
+documents_job(cg_store *store, int op, const char *what, const cg_store_document *docs,
+              size_t ndocs, const char *owner, cg_store_conflicts *conflicts, cg_err *err)
+{
+    assert(store && owner && (ndocs == 0 || docs));
+    assert(strlen(owner) <= 64);
+    if (conflicts) {
+        conflicts->items = NULL;
+        conflicts->count = 0;
+    }
+    if (ndocs == 0)
+        return CG_OK;
+    store_job job;
+    memset(&job, 0, sizeof job);
+    job.type = JOB_DOCUMENTS;
+    job.docs_op = op;
+    job.docs = docs;
+    job.ndocs = ndocs;
+    job.owner = owner;
+    run_job(store, &job);
+    if (job.rc == CG_OK && op == CG_STORE_DOCS_COMMIT && job.conflicts.count > 0)
+        job.rc = cg_err_set(&job.err, CG_ENOTFOUND,
+                            "%s: %zu document(s) no longer pending under %s, first: %s", what,
+                            job.conflicts.count, owner, job.conflicts.items[0].id);
+    if (job.rc == CG_EINVAL && job.conflicts.count > 0 && job.err.msg[0] == '\0')
+        cg_err_set(&job.err, CG_EINVAL, "%s: %zu conflict(s), first: %s: %s", what,
+                   job.conflicts.count,
+                   job.conflicts.items[0].pending ? "uniqueId pending in another submission"
+                                                  : conflict_text(&job.conflicts.items[0]),
+                   job.conflicts.items[0].id);
+    if (job.rc != CG_OK)
+        cg_err_set(err, job.rc, "%s", job.err.msg);
+    if (conflicts)
+        *conflicts = job.conflicts;
+    else
+        conflicts_clear(&job.conflicts);
+    return job.rc;
+}
+
+int
+cg_store_document_put_pending(cg_store *store, const cg_store_document *docs, size_t ndocs,
+                              const char *owner, cg_store_conflicts *conflicts, cg_err *err)
+{
+    return documents_job(store, CG_STORE_DOCS_PENDING, "cg_store_document_put_pending", docs, ndocs,
+                         owner, conflicts, err);
+}
+
+int
+cg_store_document_commit(cg_store *store, const cg_store_document *docs, size_t ndocs,
+                         const char *owner, cg_store_conflicts *missing, cg_err *err)
+{
+    return documents_job(store, CG_STORE_DOCS_COMMIT, "cg_store_document_commit", docs, ndocs,
+                         owner, missing, err);
+}
+
+int
+cg_store_document_discard(cg_store *store, const cg_store_document *docs, size_t ndocs,
+                          const char *owner, cg_err *err)
+{
+    return documents_job(store, CG_STORE_DOCS_DISCARD, "cg_store_document_discard", docs, ndocs,
+                         owner, NULL, err);
 }
 
 int

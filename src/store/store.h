@@ -1,6 +1,7 @@
 /* store: where registry metadata, document bytes and patients persist.
  * Owns: the storage interface every backend implements (SQLite now, PostgreSQL later), atomic
- * durable submissions with group commit, versioned schema migrations, lookups by id.
+ * durable submissions with group commit, repository documents pending a remote registry's
+ * answer, versioned schema migrations, lookups by id.
  * Does not own: XDS rules (registry), SOAP (transport), what the stored XML means.
  * SQL never leaves the backend files; callers see only these structures. Thread-safe: one
  * cg_store is shared by every worker thread. */
@@ -20,6 +21,11 @@ typedef struct cg_store_config {
     unsigned commit_batch; /* most submissions one group commit may take (default: 64) */
     int busy_timeout_ms;   /* default 5000 */
     const char *backend;   /* "sqlite" (also when NULL); a PostgreSQL backend may follow */
+    /* Pending repository documents (cg_store_document_put_pending) older than this many seconds
+     * are deleted at open, and one this old gives way to a new document with its uniqueId.
+     * 0 (the default): never; only the server that forwards to a registry sets it, so that a
+     * `cdagate patient add` beside it never touches a registration in progress. */
+    unsigned pending_max_age_s;
 } cg_store_config;
 
 typedef enum cg_obj_kind {
@@ -109,6 +115,7 @@ typedef struct cg_store_conflict {
     char id[256];            /* the unique_id, uuid or reference concerned */
     cg_obj_kind existing_kind; /* for UNIQUE_ID / UUID */
     char existing_hash[41];    /* for a DocumentEntry's UNIQUE_ID: the registered hash */
+    int pending; /* UNIQUE_ID of a repository document still waiting for its registry's answer */
 } cg_store_conflict;
 
 typedef struct cg_store_conflicts {
@@ -138,6 +145,27 @@ int cg_store_document_get(cg_store *store, const char *repository_id, const char
                           cg_store_blob *out, cg_err *err);
 void cg_store_blob_dispose(cg_store_blob *blob);
 
+/* Repository documents whose metadata a remote registry has yet to accept (ITI-41 forwarded as
+ * ITI-42). put_pending stores them durably but invisible to cg_store_document_get; their
+ * uniqueIds are taken meanwhile. Then either commit (the registry accepted: retrievable from
+ * now on) or discard (it refused or could not be asked: deleted). `owner` is a token unique to
+ * one attempt (a urn:uuid, 64 characters at most): commit and discard touch only its rows.
+ * A crash in between leaves pending rows that cg_store_open deletes (pending_max_age_s).
+ *
+ * put_pending: all or nothing, like cg_store_submit: CG_EINVAL with conflicts (kind
+ * CG_CONFLICT_UNIQUE_ID; `pending` set when the holder is another pending document) and
+ * nothing written; CG_EIO when the store cannot write. */
+int cg_store_document_put_pending(cg_store *store, const cg_store_document *docs, size_t ndocs,
+                                  const char *owner, cg_store_conflicts *conflicts, cg_err *err);
+/* Makes owner's pending documents retrievable. CG_ENOTFOUND when some are no longer pending
+ * under that owner (deleted as stale meanwhile): `missing` names them (kind
+ * CG_CONFLICT_MISSING), the others are committed. CG_EIO: nothing changed. */
+int cg_store_document_commit(cg_store *store, const cg_store_document *docs, size_t ndocs,
+                             const char *owner, cg_store_conflicts *missing, cg_err *err);
+/* Deletes owner's pending documents (those already gone are not an error). */
+int cg_store_document_discard(cg_store *store, const cg_store_document *docs, size_t ndocs,
+                              const char *owner, cg_err *err);
+
 /* A registered object's stored XML by entryUUID (CG_ENOTFOUND if none). Free with free(). */
 int cg_store_object_xml(cg_store *store, const char *uuid, char **out, size_t *len, cg_err *err);
 
@@ -156,8 +184,10 @@ typedef struct cg_store_stats {
     int64_t submission_sets;
     int64_t folders;
     int64_t associations;
-    int64_t documents;
+    int64_t documents; /* retrievable ones; pending ones are apart */
     int64_t patients;
+    int64_t pending_documents; /* waiting for a remote registry's answer now */
+    int64_t purged_at_open;    /* pending documents cg_store_open deleted as stale */
     int schema_version;
     /* This process, since cg_store_open: */
     int64_t commits;       /* group commits made (one fsync each) */

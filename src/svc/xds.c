@@ -1,11 +1,23 @@
 /* xds: the XDS.b transaction handlers (see xds.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "svc/xds.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "ebrim/errlist.h"
 #include "ebrim/model.h"
+#include "transport/client.h"
+#include "util/alloc.h"
+
+/* Bounds on what a remote registry's answer can make us relay. */
+#define FORWARD_MAX_RELAYED 256 /* RegistryErrors */
+#define FORWARD_MAX_CODE 128    /* characters of an errorCode; codeContext: errlist's bound */
+#define FORWARD_MAX_SNIPPET 160 /* characters quoted from an answer that is not SOAP */
 
 static int is_element(xmlNodePtr n, const char *ns, const char *name)
 {
@@ -54,6 +66,264 @@ static int wrong_body(const cg_request *req, cg_response *resp, const char *ns, 
     return CG_OK;
 }
 
+/* ---- the forwarder: ITI-42 to a remote registry ---------------------------------------------- */
+
+struct cg_xds_forward {
+    char *url;
+    int timeout_s;
+    char *tls_cert, *tls_key, *tls_ca;
+    unsigned max_idle;
+    pthread_mutex_t lock;
+    cg_client **idle; /* max_idle slots */
+    size_t nidle;
+};
+
+static char *dup_or_null(const char *s)
+{
+    return s ? cg_xstrdup(s) : NULL;
+}
+
+static int forward_connect(cg_xds_forward *fw, cg_client **out, cg_err *err)
+{
+    cg_client_tls tls = {.cert = fw->tls_cert, .key = fw->tls_key, .ca = fw->tls_ca};
+    return cg_client_new(out, fw->url, &tls, fw->timeout_s, err);
+}
+
+int cg_xds_forward_new(cg_xds_forward **out, const cg_xds_forward_config *cfg, cg_err *err)
+{
+    *out = NULL;
+    cg_xds_forward *fw = cg_xcalloc(1, sizeof(*fw));
+    fw->url = cg_xstrdup(cfg->url);
+    fw->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 30;
+    fw->tls_cert = dup_or_null(cfg->tls_cert);
+    fw->tls_key = dup_or_null(cfg->tls_key);
+    fw->tls_ca = dup_or_null(cfg->tls_ca);
+    fw->max_idle = cfg->max_idle ? cfg->max_idle : 1;
+    fw->idle = cg_xcalloc(fw->max_idle, sizeof(*fw->idle));
+    pthread_mutex_init(&fw->lock, NULL);
+    /* one client now: a bad URL or unusable TLS files stop the start, not the first request */
+    cg_client *c = NULL;
+    int rc = forward_connect(fw, &c, err);
+    if (rc != CG_OK) {
+        cg_xds_forward_free(fw);
+        return rc;
+    }
+    fw->idle[fw->nidle++] = c;
+    *out = fw;
+    return CG_OK;
+}
+
+void cg_xds_forward_free(cg_xds_forward *fw)
+{
+    if (!fw)
+        return;
+    for (size_t i = 0; i < fw->nidle; i++)
+        cg_client_free(fw->idle[i]);
+    pthread_mutex_destroy(&fw->lock);
+    free(fw->idle);
+    free(fw->tls_ca);
+    free(fw->tls_key);
+    free(fw->tls_cert);
+    free(fw->url);
+    free(fw);
+}
+
+/* An idle connection, or a new client. */
+static int forward_take(cg_xds_forward *fw, cg_client **out, cg_err *err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&fw->lock);
+    if (fw->nidle > 0)
+        *out = fw->idle[--fw->nidle];
+    pthread_mutex_unlock(&fw->lock);
+    return *out ? CG_OK : forward_connect(fw, out, err);
+}
+
+/* Keeps a client whose last exchange ended cleanly (its keep-alive connection may serve the
+ * next request: gSOAP reconnects when the registry closed it meanwhile); frees the others. */
+static void forward_give_back(cg_xds_forward *fw, cg_client *c, int reusable)
+{
+    if (reusable) {
+        pthread_mutex_lock(&fw->lock);
+        if (fw->nidle < fw->max_idle) {
+            fw->idle[fw->nidle++] = c;
+            c = NULL;
+        }
+        pthread_mutex_unlock(&fw->lock);
+    }
+    cg_client_free(c);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum { FORWARD_UNAVAILABLE = -1, FORWARD_REFUSED = 0, FORWARD_REGISTERED = 1 };
+
+static int not_available(const cg_xds_forward *fw, cg_errlist *errs, const char *why)
+{
+    cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_NOT_AVAILABLE, NULL,
+                   "the document registry at %s is not available: %s", fw->url, why);
+    return FORWARD_UNAVAILABLE;
+}
+
+/* An attribute's value in the pool, at most max characters (NULL when absent). */
+static const char *attr_bounded(cg_pool *pool, xmlNodePtr n, const char *name, size_t max)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+    if (!v)
+        return NULL;
+    size_t len = strlen((const char *)v);
+    char *out = cg_pool_strndup(pool, (const char *)v, len < max ? len : max);
+    xmlFree(v);
+    return out;
+}
+
+/* Copies the RegistryErrors of a RegistryResponse into errs as they are (severity, errorCode,
+ * codeContext, location); with a Success status, errors become warnings: the status rules. */
+static void relay_errors(xmlNodePtr response, int success, cg_pool *pool, cg_errlist *errs)
+{
+    size_t relayed = 0, skipped = 0;
+    xmlNodePtr list = first_child(response, CG_NS_RS, "RegistryErrorList");
+    for (xmlNodePtr e = list ? list->children : NULL; e; e = e->next) {
+        if (!is_element(e, CG_NS_RS, "RegistryError"))
+            continue;
+        if (relayed == FORWARD_MAX_RELAYED) {
+            skipped++;
+            continue;
+        }
+        const char *code = attr_bounded(pool, e, "errorCode", FORWARD_MAX_CODE);
+        const char *context = attr_bounded(pool, e, "codeContext", 4096);
+        const char *location = attr_bounded(pool, e, "location", 1024);
+        const char *severity = attr_bounded(pool, e, "severity", 256);
+        cg_ihe_severity sev = severity && strlen(severity) >= 8 &&
+                                      strcmp(severity + strlen(severity) - 8, ":Warning") == 0
+                                  ? CG_IHE_WARNING
+                                  : CG_IHE_ERROR;
+        if (success)
+            sev = CG_IHE_WARNING;
+        cg_errlist_add(errs, sev, code && *code ? code : CG_XDS_REGISTRY_ERROR, location, "%s",
+                       context ? context : "");
+        relayed++;
+    }
+    if (skipped)
+        cg_errlist_add(errs, CG_IHE_WARNING, CG_XDS_REGISTRY_ERROR, NULL,
+                       "%zu more RegistryErrors of the registry are not relayed", skipped);
+}
+
+/* Text for a message: control characters replaced, at most FORWARD_MAX_SNIPPET characters. */
+static const char *snippet(cg_pool *pool, const char *text, size_t len)
+{
+    if (!text || len == 0)
+        return "(empty)";
+    size_t n = len < FORWARD_MAX_SNIPPET ? len : FORWARD_MAX_SNIPPET;
+    char *out = cg_pool_strndup(pool, text, n);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+            out[i] = ' ';
+    return out;
+}
+
+/* What the registry's answer says: registered, refused (its errors relayed), or not an answer
+ * a registry gives (XDSRegistryNotAvailable). */
+static int forward_verdict(const cg_xds_forward *fw, const cg_client_answer *ans, cg_pool *pool,
+                           cg_errlist *errs)
+{
+    if (ans->fault)
+        return not_available(
+            fw, errs,
+            cg_pool_printf(pool, "it answered a SOAP fault (HTTP %d): %s%s%s: %s",
+                           ans->http_status, ans->fault_code ? ans->fault_code : "?",
+                           ans->fault_subcode ? " " : "",
+                           ans->fault_subcode ? ans->fault_subcode : "",
+                           snippet(pool, ans->fault_reason,
+                                   ans->fault_reason ? strlen(ans->fault_reason) : 0)));
+    if (!ans->envelope)
+        return not_available(fw, errs,
+                             cg_pool_printf(pool, "it answered HTTP %d (%s), not SOAP: %s",
+                                            ans->http_status,
+                                            ans->content_type ? ans->content_type : "no type",
+                                            snippet(pool, ans->text, ans->text_len)));
+    if (!is_element(ans->body, CG_NS_RS, "RegistryResponse"))
+        return not_available(
+            fw, errs,
+            cg_pool_printf(pool, "it answered HTTP %d with <%s> instead of rs:RegistryResponse",
+                           ans->http_status,
+                           ans->body ? (const char *)ans->body->name : "an empty Body"));
+    const char *status = attr_bounded(pool, ans->body, "status", 256);
+    int success = status && strcmp(status, CG_RS_SUCCESS) == 0;
+    if (!success && (!status || strcmp(status, CG_RS_FAILURE) != 0))
+        return not_available(fw, errs,
+                             cg_pool_printf(pool,
+                                            "it answered a RegistryResponse with status \"%s\", "
+                                            "which ITI-42 does not define",
+                                            status ? status : "(none)"));
+    size_t before = errs->errors;
+    relay_errors(ans->body, success, pool, errs);
+    if (success)
+        return FORWARD_REGISTERED;
+    if (errs->errors == before)
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                       "the document registry at %s answered Failure without a RegistryError",
+                       fw->url);
+    return FORWARD_REFUSED;
+}
+
+/* ITI-42: the amended SubmitObjectsRequest (hash, size, repositoryUniqueId set) to the remote
+ * registry. FORWARD_REGISTERED, FORWARD_REFUSED or FORWARD_UNAVAILABLE, with errs filled. */
+static int forward_register(cg_xds_forward *fw, const cg_ebrim_submission *sub, cg_pool *pool,
+                            cg_errlist *errs)
+{
+    xmlDocPtr body = xmlNewDoc((const xmlChar *)"1.0");
+    cg_ebrim_pool_doc(pool, body);
+    /* a copy whose parent is outside the new tree declares the namespaces it uses */
+    xmlNodePtr root = xmlDocCopyNode(sub->request, body, 1);
+    if (!root) {
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, NULL,
+                       "xmlDocCopyNode(SubmitObjectsRequest): out of memory");
+        return FORWARD_UNAVAILABLE;
+    }
+    xmlDocSetRootElement(body, root);
+    cg_client *c = NULL;
+    cg_err err;
+    cg_err_init(&err);
+    if (forward_take(fw, &c, &err) != CG_OK)
+        return not_available(fw, errs, err.msg);
+    cg_client_answer ans;
+    int64_t t0 = now_ms();
+    int rc = cg_client_call(c, pool, CG_ACTION_ITI42, body, NULL, 0, 0, &ans, &err);
+    if (rc != CG_OK) {
+        forward_give_back(fw, c, 0); /* the connection's state is unknown */
+        int64_t waited = now_ms() - t0;
+        if (waited >= (int64_t)fw->timeout_s * 1000)
+            return not_available(fw, errs,
+                                 cg_pool_printf(pool,
+                                                "no answer within %ds "
+                                                "(repository.registry_timeout): %s",
+                                                fw->timeout_s, err.msg));
+        return not_available(fw, errs, err.msg);
+    }
+    forward_give_back(fw, c, 1); /* the answer is in the pool */
+    return forward_verdict(fw, &ans, pool, errs);
+}
+
+/* ITI-41 with a remote registry: documents held, the metadata registered there, the documents
+ * then committed or discarded. Never a document retrievable without its registration. */
+static void iti41_forward(cg_xds *xds, cg_ebrim_submission *sub, const cg_store_document *docs,
+                          size_t ndocs, cg_pool *pool, cg_errlist *errs)
+{
+    cg_repository_held held;
+    if (cg_repository_hold(xds->repository, &held, sub, docs, ndocs, errs) != CG_OK)
+        return;
+    if (forward_register(xds->forward, sub, pool, errs) == FORWARD_REGISTERED)
+        cg_repository_commit(xds->repository, &held, errs);
+    else
+        cg_repository_discard(xds->repository, &held, errs);
+}
+
 /* ITI-42: the metadata alone; hash, size and repositoryUniqueId come from the source. */
 int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp)
 {
@@ -69,7 +339,8 @@ int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp)
     return CG_OK;
 }
 
-/* ITI-41: documents checked against their entries, then metadata and bytes in one commit. */
+/* ITI-41: documents checked against their entries, then metadata and bytes in one commit (or,
+ * with a remote registry, bytes held while it registers the metadata). */
 int cg_svc_iti41(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xds *xds = ctx;
@@ -112,8 +383,12 @@ int cg_svc_iti41(void *ctx, const cg_request *req, cg_response *resp)
         cg_store_document *stored = NULL;
         size_t nstored = 0;
         if (cg_repository_accept(xds->repository, &sub, docs, ndocs, req->pool, &stored, &nstored,
-                                 &errs) == CG_OK)
-            cg_registry_submit(xds->registry, &sub, stored, nstored, &errs);
+                                 &errs) == CG_OK) {
+            if (xds->forward)
+                iti41_forward(xds, &sub, stored, nstored, req->pool, &errs);
+            else
+                cg_registry_submit(xds->registry, &sub, stored, nstored, &errs);
+        }
     }
     answer_registry_response(req, resp, CG_ACTION_ITI41_RESPONSE, &errs);
     return CG_OK;

@@ -1,7 +1,9 @@
 /* xds: the XDS.b transaction handlers: ITI-41 Provide and Register, ITI-42 Register,
  * ITI-43 Retrieve. Each reads like the transaction in ITI TF-2: take the request body, hand the
- * metadata and documents to the repository and registry, answer with their verdict.
- * Owns: request and response element shapes of these transactions and their actions.
+ * metadata and documents to the repository and registry, answer with their verdict. With a
+ * remote registry, ITI-41's registry half is an ITI-42 request to it (the forwarder).
+ * Owns: request and response element shapes of these transactions and their actions; the
+ * forwarder's keep-alive client connections and reading the remote registry's answer.
  * Does not own: the rules (registry, repository), HTTP/MIME/envelope (transport). */
 #ifndef CG_SVC_XDS_H
 #define CG_SVC_XDS_H
@@ -17,9 +19,26 @@
 #define CG_ACTION_ITI43 "urn:ihe:iti:2007:RetrieveDocumentSet"
 #define CG_ACTION_ITI43_RESPONSE "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
 
+/* ITI-42 to a remote registry: a small pool of keep-alive client connections, shared by the
+ * worker threads (each call takes a connection of its own). */
+typedef struct cg_xds_forward cg_xds_forward;
+typedef struct cg_xds_forward_config {
+    const char *url;      /* http(s)://host[:port]/path of the registry's ITI-42 endpoint */
+    int timeout_s;        /* bounds connecting, and each read and write of one exchange */
+    const char *tls_cert; /* https: client certificate for mutual TLS, may be NULL */
+    const char *tls_key;  /* its key (NULL: in tls_cert) */
+    const char *tls_ca;   /* CA bundle that signs the registry's certificate (NULL: system's) */
+    unsigned max_idle;    /* connections kept open between requests (0: 1) */
+} cg_xds_forward_config;
+
+/* Checks the URL and the TLS files (no connection is made yet). CG_EINVAL with the reason. */
+int cg_xds_forward_new(cg_xds_forward **out, const cg_xds_forward_config *cfg, cg_err *err);
+void cg_xds_forward_free(cg_xds_forward *fw);
+
 typedef struct cg_xds {
-    cg_registry *registry;
+    cg_registry *registry;         /* NULL: not a registry (forward is set) */
     cg_repository *repository;     /* NULL: not a repository */
+    cg_xds_forward *forward;       /* not NULL: ITI-41 registers at this remote registry */
     const char *home_community_id; /* urn:oid:..., may be NULL */
     unsigned max_retrieve;         /* DocumentRequests per ITI-43 request */
 } cg_xds;

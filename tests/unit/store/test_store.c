@@ -1,6 +1,7 @@
 /* Tests for store (SQLite backend): schema and reopen, one atomic submission with its document,
  * conflicts, group commit under concurrency, fault injection at every writer step, patients,
- * and refusing a database newer than the code. */
+ * pending repository documents (invisible, commit, discard, purge at open, migration from
+ * schema 1), and refusing a database newer than the code. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <sqlite3.h>
@@ -232,7 +233,7 @@ test_open_creates_schema_and_reopen_keeps_data(void)
     char *path = cg_fs_join(dir, "registry.db");
     CU_ASSERT(cg_fs_is_file(path));
     cg_store_stats s = stats(st);
-    CU_ASSERT_EQUAL(s.schema_version, 1);
+    CU_ASSERT_EQUAL(s.schema_version, 2);
     CU_ASSERT_EQUAL(s.document_entries + s.submission_sets + s.associations + s.documents, 0);
 
     sample a;
@@ -252,7 +253,7 @@ test_open_creates_schema_and_reopen_keeps_data(void)
 
     st = open_store(dir, 0);
     s = stats(st);
-    CU_ASSERT_EQUAL(s.schema_version, 1);
+    CU_ASSERT_EQUAL(s.schema_version, 2);
     CU_ASSERT_EQUAL(s.document_entries, 1);
     CU_ASSERT_EQUAL(s.submission_sets, 1);
     CU_ASSERT_EQUAL(s.associations, 2);
@@ -776,6 +777,313 @@ test_concurrent_group_commit(void)
     free(dir);
 }
 
+/* ---- pending repository documents ----------------------------------------------------------- */
+
+#define OWNER1 "urn:uuid:00000000-0000-4000-8000-000000000001"
+#define OWNER2 "urn:uuid:00000000-0000-4000-8000-000000000002"
+
+static cg_store *
+open_store_aged(const char *dir, unsigned pending_max_age_s)
+{
+    cg_store_config cfg = {.data_dir = dir, .readers = 2, .pending_max_age_s = pending_max_age_s};
+    cg_store *st = NULL;
+    cg_err err;
+    cg_err_init(&err);
+    int rc = cg_store_open(&st, &cfg, &err);
+    if (rc != CG_OK)
+        fprintf(stderr, "cg_store_open: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, CG_OK);
+    return st;
+}
+
+static int
+put_pending(cg_store *st, const cg_store_document *docs, size_t n, const char *owner,
+            cg_store_conflicts *conflicts)
+{
+    cg_err err;
+    cg_err_init(&err);
+    cg_store_conflicts local;
+    int rc =
+        cg_store_document_put_pending(st, docs, n, owner, conflicts ? conflicts : &local, &err);
+    if (conflicts == NULL)
+        cg_store_conflicts_dispose(&local);
+    return rc;
+}
+
+/* Runs SQL on the database file beside the store (tests only: ageing rows, old schemas). */
+static void
+db_exec(const char *dir, const char *sql)
+{
+    char *path = cg_fs_join(dir, "registry.db");
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "%s: %s\n", sql, msg ? msg : "?");
+    CU_ASSERT_EQUAL(rc, SQLITE_OK);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    free(path);
+}
+
+static void
+test_pending_invisible_then_commit(void)
+{
+    char *dir = cg_test_tmpdir();
+    cg_store *st = open_store(dir, 0);
+    sample a, b;
+    sample_init(&a, "pend-a", 3000);
+    sample_init(&b, "pend-b", 0);
+    cg_store_document docs[2] = {a.doc, b.doc};
+    CU_ASSERT_EQUAL(put_pending(st, docs, 2, OWNER1, NULL), CG_OK);
+    /* stored, but not retrievable, and not counted as a document */
+    CU_ASSERT(!document_exists(st, a.de_uid));
+    CU_ASSERT(!document_exists(st, b.de_uid));
+    cg_store_stats s = stats(st);
+    CU_ASSERT_EQUAL(s.pending_documents, 2);
+    CU_ASSERT_EQUAL(s.documents, 0);
+
+    /* another owner's commit touches nothing and names what it did not find */
+    cg_store_conflicts missing;
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, docs, 2, OWNER2, &missing, &err), CG_ENOTFOUND);
+    CU_ASSERT_EQUAL(missing.count, 2);
+    CU_ASSERT_EQUAL(missing.items[0].kind, CG_CONFLICT_MISSING);
+    CU_ASSERT_STRING_EQUAL(missing.items[0].id, a.de_uid);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no longer pending"));
+    cg_store_conflicts_dispose(&missing);
+    CU_ASSERT(!document_exists(st, a.de_uid));
+    CU_ASSERT_EQUAL(stats(st).pending_documents, 2);
+
+    /* the owner's commit: retrievable, exact bytes, counted */
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, docs, 2, OWNER1, &missing, &err), CG_OK);
+    CU_ASSERT_EQUAL(missing.count, 0);
+    cg_store_conflicts_dispose(&missing);
+    cg_store_blob blob;
+    CU_ASSERT_EQUAL_FATAL(cg_store_document_get(st, REPO, a.de_uid, &blob, &err), CG_OK);
+    CU_ASSERT(blob.len == a.len && memcmp(blob.data, a.data, a.len) == 0);
+    CU_ASSERT_STRING_EQUAL(blob.hash, a.hash);
+    cg_store_blob_dispose(&blob);
+    CU_ASSERT(document_exists(st, b.de_uid));
+    s = stats(st);
+    CU_ASSERT_EQUAL(s.pending_documents, 0);
+    CU_ASSERT_EQUAL(s.documents, 2);
+    /* committing again: they are no longer pending */
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, docs, 1, OWNER1, NULL, &err), CG_ENOTFOUND);
+    CU_ASSERT_EQUAL(stats(st).documents, 2);
+    /* nothing to do is no error */
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, docs, 0, OWNER1, NULL, &err), CG_OK);
+    cg_store_free(st);
+
+    /* durable */
+    st = open_store(dir, 0);
+    CU_ASSERT(document_exists(st, a.de_uid));
+    CU_ASSERT_EQUAL(stats(st).documents, 2);
+    cg_store_free(st);
+    sample_dispose(&a);
+    sample_dispose(&b);
+    free(dir);
+}
+
+static void
+test_pending_discard_and_conflicts(void)
+{
+    char *dir = cg_test_tmpdir();
+    cg_store *st = open_store(dir, 0);
+    sample a, b, c;
+    sample_init(&a, "disc-a", 100);
+    sample_init(&b, "disc-b", 200);
+    sample_init(&c, "disc-c", 300);
+    CU_ASSERT_EQUAL(put_pending(st, &a.doc, 1, OWNER1, NULL), CG_OK);
+
+    /* a pending uniqueId is taken: by another attempt (marked pending), by a submission */
+    cg_store_conflicts cf;
+    CU_ASSERT_EQUAL(put_pending(st, &a.doc, 1, OWNER2, &cf), CG_EINVAL);
+    CU_ASSERT_EQUAL_FATAL(cf.count, 1);
+    CU_ASSERT_EQUAL(cf.items[0].kind, CG_CONFLICT_UNIQUE_ID);
+    CU_ASSERT_STRING_EQUAL(cf.items[0].id, a.de_uid);
+    CU_ASSERT_EQUAL(cf.items[0].pending, 1);
+    cg_store_conflicts_dispose(&cf);
+    CU_ASSERT_EQUAL(submit(st, &a.sub, &cf), CG_EINVAL);
+    CU_ASSERT_EQUAL(cf.count, 1);
+    cg_store_conflicts_dispose(&cf);
+    CU_ASSERT(!object_exists(st, a.de_uuid));
+
+    /* all or nothing: b is free, c is registered, so neither is written */
+    CU_ASSERT_EQUAL(submit(st, &c.sub, NULL), CG_OK);
+    cg_store_document bc[2] = {b.doc, c.doc};
+    CU_ASSERT_EQUAL(put_pending(st, bc, 2, OWNER2, &cf), CG_EINVAL);
+    CU_ASSERT_EQUAL_FATAL(cf.count, 1);
+    CU_ASSERT_STRING_EQUAL(cf.items[0].id, c.de_uid);
+    CU_ASSERT_EQUAL(cf.items[0].pending, 0);
+    CU_ASSERT_STRING_EQUAL(cf.items[0].existing_hash, c.hash);
+    cg_store_conflicts_dispose(&cf);
+    CU_ASSERT_EQUAL(stats(st).pending_documents, 1);
+    /* the same uniqueId twice in one attempt */
+    cg_store_document bb[2] = {b.doc, b.doc};
+    CU_ASSERT_EQUAL(put_pending(st, bb, 2, OWNER2, &cf), CG_EINVAL);
+    CU_ASSERT_EQUAL_FATAL(cf.count, 1);
+    CU_ASSERT_EQUAL(cf.items[0].pending, 0);
+    cg_store_conflicts_dispose(&cf);
+    CU_ASSERT_EQUAL(stats(st).pending_documents, 1);
+
+    /* another owner's discard leaves it; the owner's deletes it; the uniqueId is free again */
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_store_document_discard(st, &a.doc, 1, OWNER2, &err), CG_OK);
+    CU_ASSERT_EQUAL(stats(st).pending_documents, 1);
+    CU_ASSERT_EQUAL(cg_store_document_discard(st, &a.doc, 1, OWNER1, &err), CG_OK);
+    CU_ASSERT_EQUAL(stats(st).pending_documents, 0);
+    CU_ASSERT(!document_exists(st, a.de_uid));
+    CU_ASSERT_EQUAL(cg_store_document_discard(st, &a.doc, 1, OWNER1, &err), CG_OK); /* again */
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, &a.doc, 1, OWNER1, NULL, &err), CG_ENOTFOUND);
+    CU_ASSERT(!document_exists(st, a.de_uid));
+    CU_ASSERT_EQUAL(submit(st, &a.sub, NULL), CG_OK);
+    CU_ASSERT(document_exists(st, a.de_uid));
+    /* a discard never deletes a committed document */
+    CU_ASSERT_EQUAL(cg_store_document_discard(st, &c.doc, 1, OWNER2, &err), CG_OK);
+    CU_ASSERT(document_exists(st, c.de_uid));
+    CU_ASSERT_EQUAL(stats(st).documents, 2);
+
+    /* an I/O error fails put_pending whole, then it works */
+    cg_store_debug_fail_after(st, 4); /* begin, savepoint, find, then the insert fails */
+    CU_ASSERT_EQUAL(put_pending(st, &b.doc, 1, OWNER2, NULL), CG_EIO);
+    CU_ASSERT_EQUAL(stats(st).pending_documents, 0);
+    CU_ASSERT_EQUAL(put_pending(st, &b.doc, 1, OWNER2, NULL), CG_OK);
+    cg_store_debug_fail_after(st, 3); /* begin, savepoint, then the update fails */
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, &b.doc, 1, OWNER2, NULL, &err), CG_EIO);
+    CU_ASSERT(!document_exists(st, b.de_uid));
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, &b.doc, 1, OWNER2, NULL, &err), CG_OK);
+    CU_ASSERT(document_exists(st, b.de_uid));
+    cg_store_free(st);
+    sample_dispose(&a);
+    sample_dispose(&b);
+    sample_dispose(&c);
+    free(dir);
+}
+
+/* A crash between put_pending and the registry's answer: the rows stay invisible, and a store
+ * opened with pending_max_age_s deletes those older than that (and only those). */
+static void
+test_pending_purged_at_open(void)
+{
+    char *dir = cg_test_tmpdir();
+    cg_store *st = open_store(dir, 0);
+    sample a, b, c;
+    sample_init(&a, "purge-a", 100);
+    sample_init(&b, "purge-b", 100);
+    sample_init(&c, "purge-c", 100);
+    CU_ASSERT_EQUAL(put_pending(st, &a.doc, 1, OWNER1, NULL), CG_OK);
+    CU_ASSERT_EQUAL(put_pending(st, &b.doc, 1, OWNER2, NULL), CG_OK);
+    CU_ASSERT_EQUAL(put_pending(st, &c.doc, 1, OWNER2, NULL), CG_OK);
+    cg_store_free(st); /* "the crash": nobody commits or discards */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE documents SET pending_since = pending_since - 7200 WHERE unique_id = '%s'",
+             a.de_uid);
+    db_exec(dir, sql); /* a is two hours old */
+
+    /* without an age (a `cdagate patient add` beside the server): nothing is touched */
+    st = open_store(dir, 0);
+    cg_store_stats s = stats(st);
+    CU_ASSERT_EQUAL(s.pending_documents, 3);
+    CU_ASSERT_EQUAL(s.purged_at_open, 0);
+    cg_store_free(st);
+
+    /* with 10 minutes: a goes, b and c (seconds old) stay, all invisible */
+    st = open_store_aged(dir, 600);
+    s = stats(st);
+    CU_ASSERT_EQUAL(s.purged_at_open, 1);
+    CU_ASSERT_EQUAL(s.pending_documents, 2);
+    CU_ASSERT_EQUAL(s.documents, 0);
+    CU_ASSERT(!document_exists(st, a.de_uid));
+    CU_ASSERT(!document_exists(st, b.de_uid));
+    /* a's uniqueId is free again; b's commit by its owner still works */
+    CU_ASSERT_EQUAL(submit(st, &a.sub, NULL), CG_OK);
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, &b.doc, 1, OWNER2, NULL, &err), CG_OK);
+    CU_ASSERT(document_exists(st, b.de_uid));
+    cg_store_free(st);
+
+    /* a stale pending document gives way to a new attempt without waiting for a restart */
+    snprintf(sql, sizeof sql,
+             "UPDATE documents SET pending_since = pending_since - 7200 WHERE unique_id = '%s'",
+             c.de_uid);
+    db_exec(dir, sql);
+    st = open_store(dir, 0); /* no age: c stays at open... */
+    CU_ASSERT_EQUAL(stats(st).pending_documents, 1);
+    CU_ASSERT_EQUAL(put_pending(st, &c.doc, 1, OWNER1, NULL), CG_EINVAL); /* ...and holds */
+    cg_store_free(st);
+    st = open_store_aged(dir, 600);
+    CU_ASSERT_EQUAL(stats(st).purged_at_open, 1);
+    CU_ASSERT_EQUAL(put_pending(st, &c.doc, 1, OWNER1, NULL), CG_OK);
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, &c.doc, 1, OWNER1, NULL, &err), CG_OK);
+    s = stats(st);
+    CU_ASSERT_EQUAL(s.documents, 3);
+    CU_ASSERT_EQUAL(s.pending_documents, 0);
+    cg_store_free(st);
+    sample_dispose(&a);
+    sample_dispose(&b);
+    sample_dispose(&c);
+    free(dir);
+}
+
+/* A database of schema 1 (made by taking schema 2's additions away again) upgrades at open:
+ * its documents stay retrievable and its counts stay, and pending documents work after. */
+static void
+test_migration_from_v1(void)
+{
+    char *dir = cg_test_tmpdir();
+    cg_store *st = open_store(dir, 0);
+    sample a, b;
+    sample_init(&a, "v1-a", 4000);
+    sample_init(&b, "v1-b", 100);
+    CU_ASSERT_EQUAL(submit(st, &a.sub, NULL), CG_OK);
+    cg_store_free(st);
+    db_exec(dir, "DROP INDEX documents_pending;"
+                 "ALTER TABLE documents DROP COLUMN pending_owner;"
+                 "ALTER TABLE documents DROP COLUMN pending_since;"
+                 "ALTER TABLE documents DROP COLUMN state;"
+                 "PRAGMA user_version = 1;");
+
+    st = open_store(dir, 0);
+    cg_store_stats s = stats(st);
+    CU_ASSERT_EQUAL(s.schema_version, 2);
+    CU_ASSERT_EQUAL(s.documents, 1);
+    CU_ASSERT_EQUAL(s.document_entries, 1);
+    CU_ASSERT_EQUAL(s.pending_documents, 0);
+    cg_store_blob blob;
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL_FATAL(cg_store_document_get(st, REPO, a.de_uid, &blob, &err), CG_OK);
+    CU_ASSERT(blob.len == a.len && memcmp(blob.data, a.data, a.len) == 0);
+    cg_store_blob_dispose(&blob);
+    CU_ASSERT_EQUAL(put_pending(st, &b.doc, 1, OWNER1, NULL), CG_OK);
+    CU_ASSERT(!document_exists(st, b.de_uid));
+    CU_ASSERT_EQUAL(cg_store_document_commit(st, &b.doc, 1, OWNER1, NULL, &err), CG_OK);
+    CU_ASSERT(document_exists(st, b.de_uid));
+    cg_store_free(st);
+
+    /* the file says version 2 now */
+    char *path = cg_fs_join(dir, "registry.db");
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    CU_ASSERT_EQUAL(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_step(q), SQLITE_ROW);
+    CU_ASSERT_EQUAL(sqlite3_column_int(q, 0), 2);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    free(path);
+    sample_dispose(&a);
+    sample_dispose(&b);
+    free(dir);
+}
+
 /* ---- patients, versions, time keys ---------------------------------------------------------- */
 
 typedef struct listed {
@@ -927,4 +1235,12 @@ cg_test_register_store(void)
     CU_add_test(s, "a newer schema, a foreign database, an unknown backend are refused",
                 test_future_schema_refused);
     CU_add_test(s, "DTM sortable keys", test_dtm_key);
+    CU_add_test(s, "pending documents are invisible until their owner commits them",
+                test_pending_invisible_then_commit);
+    CU_add_test(s, "pending documents: conflicts, all or nothing, discard, I/O errors",
+                test_pending_discard_and_conflicts);
+    CU_add_test(s, "stale pending documents are purged at open, fresh ones kept",
+                test_pending_purged_at_open);
+    CU_add_test(s, "a schema 1 database upgrades to 2 keeping its documents",
+                test_migration_from_v1);
 }
