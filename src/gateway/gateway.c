@@ -19,6 +19,11 @@
 #include "validate/profile.h"
 
 #define REPOSITORY_ID_FILE "repository-id"
+/* Documents held for a remote registry's answer longer than this at start-up were left by a
+ * process that died waiting: deleted. Well past the longest wait (connect, send and receive,
+ * each up to registry_timeout), so that nothing still waited for is touched. */
+#define PENDING_MAX_AGE_MIN_S 600
+#define PENDING_MAX_AGE_TIMEOUTS 10
 
 struct cg_gateway {
     const cg_gateway_config *cfg;
@@ -26,8 +31,9 @@ struct cg_gateway {
     cg_store *store;
     cg_profile *profile;
     char *profile_missing;
-    cg_registry *registry;
+    cg_registry *registry; /* NULL when a remote registry is used */
     cg_repository *repository;
+    cg_xds_forward *forward; /* ITI-42 to the remote registry, NULL without one */
     cg_xds xds;
     cg_route routes[4];
     cg_server_wsdl wsdl[2];
@@ -92,10 +98,33 @@ static int gateway_health(void *ctx, cg_buf *out)
     }
     cg_buf_printf(out,
                   "{\"status\":\"ok\",\"repositoryUniqueId\":\"%s\",\"documentEntries\":%lld,"
-                  "\"submissionSets\":%lld,\"documents\":%lld,\"patients\":%lld}",
+                  "\"submissionSets\":%lld,\"documents\":%lld,\"patients\":%lld,"
+                  "\"pendingDocuments\":%lld}",
                   gw->repository_id, (long long)st.document_entries, (long long)st.submission_sets,
-                  (long long)st.documents, (long long)st.patients);
+                  (long long)st.documents, (long long)st.patients,
+                  (long long)st.pending_documents);
     return 200;
+}
+
+/* The RegistryResponse status of an answer: on the root (ITI-41, ITI-42) or on its first
+ * element child (ITI-43's RetrieveDocumentSetResponse/RegistryResponse). */
+static const char *gateway_outcome(xmlNodePtr root)
+{
+    for (int depth = 0; root && depth < 2; depth++) {
+        xmlChar *st = xmlGetProp(root, (const xmlChar *)"status");
+        if (st) {
+            const char *o = strstr((const char *)st, "PartialSuccess") ? "partial"
+                            : strstr((const char *)st, "Success")      ? "success"
+                                                                       : "failure";
+            xmlFree(st);
+            return o;
+        }
+        xmlNodePtr c = root->children;
+        while (c && c->type != XML_ELEMENT_NODE)
+            c = c->next;
+        root = c;
+    }
+    return "ok";
 }
 
 /* One access-log line per request: time, peer, certificate subject, action, outcome, ms. */
@@ -113,13 +142,8 @@ static void gateway_log(void *ctx, const cg_request *req, const cg_response *res
     const char *outcome = "-";
     if (resp && resp->fault)
         outcome = "fault";
-    else if (resp && resp->body) {
-        xmlNodePtr root = xmlDocGetRootElement(resp->body);
-        xmlChar *st = root ? xmlGetProp(root, (const xmlChar *)"status") : NULL;
-        outcome = st && strstr((const char *)st, "Success") ? (strstr((const char *)st, "Partial") ? "partial" : "success")
-                  : st ? "failure" : "ok";
-        xmlFree(st);
-    }
+    else if (resp && resp->body)
+        outcome = gateway_outcome(xmlDocGetRootElement(resp->body));
     pthread_mutex_lock(&gw->log_lock);
     fprintf(gw->access_log, "%s %s \"%s\" %s %s %d %s %.1fms\n", when,
             req && req->peer_addr ? req->peer_addr : "-",
@@ -167,6 +191,24 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
                                CG_NS_XDSB, "RetrieveDocumentSetRequest"};
     gw->routes[2] = (cg_route){cfg->registry_path, CG_ACTION_ITI42, cg_svc_iti42, &gw->xds,
                                CG_NS_LCM, "SubmitObjectsRequest"};
+    /* With a remote registry this node is a repository only: no registry endpoint. */
+    size_t nroutes = cfg->registry_url ? 2 : 3;
+    unsigned threads = gateway_threads(cfg->threads);
+    if (cfg->registry_url) {
+        cg_xds_forward_config fc = {.url = cfg->registry_url,
+                                    .timeout_s = (int)cfg->registry_timeout,
+                                    .tls_cert = cfg->registry_tls_cert,
+                                    .tls_key = cfg->registry_tls_key,
+                                    .tls_ca = cfg->registry_tls_ca,
+                                    .max_idle = threads};
+        cg_err ferr;
+        cg_err_init(&ferr);
+        if (cg_xds_forward_new(&gw->forward, &fc, &ferr) != CG_OK) {
+            rc = cg_err_set(err, ferr.code, "repository.registry_url %s: %s", cfg->registry_url,
+                            ferr.msg);
+            goto fail;
+        }
+    }
 
     if (strcmp(cfg->access_log, "stderr") == 0) {
         gw->access_log = stderr;
@@ -181,7 +223,7 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
 
     cg_server_config sv = {0};
     sv.listen = cfg->listen;
-    sv.threads = gateway_threads(cfg->threads);
+    sv.threads = threads;
     sv.max_connections = cfg->max_connections;
     sv.max_envelope = cfg->max_envelope;
     sv.max_part = cfg->max_attachment;
@@ -201,12 +243,12 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     sv.tls13_only = cfg->tls13_only;
     sv.allow_plain = cfg->allow_plain_http;
     sv.routes = gw->routes;
-    sv.nroutes = 3;
+    sv.nroutes = nroutes;
     gw->wsdl[0] = (cg_server_wsdl){cfg->repository_path, "repository.wsdl"};
     gw->wsdl[1] = (cg_server_wsdl){cfg->registry_path, "registry.wsdl"};
     sv.wsdl_dir = gateway_wsdl_dir();
     sv.wsdl_map = gw->wsdl;
-    sv.nwsdl = 2;
+    sv.nwsdl = nroutes == 3 ? 2 : 1;
     sv.health = gateway_health;
     sv.health_ctx = gw;
     sv.on_request = gateway_log;
@@ -222,7 +264,10 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     cg_store_config sc = {.data_dir = cfg->data_dir,
                           .readers = cfg->store_readers,
                           .commit_batch = cfg->commit_batch,
-                          .busy_timeout_ms = 5000};
+                          .busy_timeout_ms = 5000,
+                          .pending_max_age_s = cfg->registry_timeout * PENDING_MAX_AGE_TIMEOUTS};
+    if (sc.pending_max_age_s < PENDING_MAX_AGE_MIN_S)
+        sc.pending_max_age_s = PENDING_MAX_AGE_MIN_S;
     if ((rc = cg_store_open(&gw->store, &sc, err)) != CG_OK)
         goto fail;
 
@@ -240,11 +285,13 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
         }
     }
 
-    cg_registry_config rc_cfg;
-    cg_registry_config_default(&rc_cfg);
-    rc_cfg.check_patients = cfg->check_patients;
-    rc_cfg.home_community_id = cfg->home_community_id;
-    gw->registry = cg_registry_new(gw->store, &rc_cfg);
+    if (!gw->forward) {
+        cg_registry_config rc_cfg;
+        cg_registry_config_default(&rc_cfg);
+        rc_cfg.check_patients = cfg->check_patients;
+        rc_cfg.home_community_id = cfg->home_community_id;
+        gw->registry = cg_registry_new(gw->store, &rc_cfg);
+    }
     cg_repository_config rp_cfg = {.repository_id = gw->repository_id,
                                    .policy = cfg->content_policy,
                                    .profile = gw->profile,
@@ -254,6 +301,7 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     gw->repository = cg_repository_new(gw->store, &rp_cfg);
     gw->xds.registry = gw->registry;
     gw->xds.repository = gw->repository;
+    gw->xds.forward = gw->forward;
     *out = gw;
     return CG_OK;
 fail:
@@ -286,10 +334,27 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
     if (colon)
         *colon = '\0';
     fprintf(out, "cdagate: listening on %s://%s:%d\n", scheme, host, cg_gateway_port(gw));
-    fprintf(out, "cdagate: repository %s (ITI-41, ITI-43), registry %s (ITI-42)\n",
-            c->repository_path, c->registry_path);
+    if (gw->forward) {
+        fprintf(out,
+                "cdagate: repository %s (ITI-41, ITI-43); this node is a repository only: "
+                "%s (ITI-42) is not served\n",
+                c->repository_path, c->registry_path);
+        fprintf(out, "cdagate: ITI-41 metadata is registered at %s (ITI-42, timeout %us)\n",
+                c->registry_url, c->registry_timeout);
+    } else {
+        fprintf(out, "cdagate: repository %s (ITI-41, ITI-43), registry %s (ITI-42)\n",
+                c->repository_path, c->registry_path);
+    }
     fprintf(out, "cdagate: repositoryUniqueId %s\n", gw->repository_id);
     fprintf(out, "cdagate: data directory %s\n", c->data_dir);
+    cg_store_stats st;
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_store_stats_get(gw->store, &st, &err) == CG_OK && st.purged_at_open > 0)
+        fprintf(out,
+                "cdagate: deleted %lld document(s) left waiting for a registry's answer by an "
+                "interrupted submission (never retrievable)\n",
+                (long long)st.purged_at_open);
     static const char *const policy[] = {"off", "warn", "reject"};
     if (c->content_policy == CG_CONTENT_OFF)
         fprintf(out, "cdagate: C-CDA content validation off\n");
@@ -308,6 +373,7 @@ void cg_gateway_free(cg_gateway *gw)
     if (!gw)
         return;
     cg_server_free(gw->server);
+    cg_xds_forward_free(gw->forward);
     cg_repository_free(gw->repository);
     cg_registry_free(gw->registry);
     cg_profile_free(gw->profile);
