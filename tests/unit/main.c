@@ -48,6 +48,8 @@ main(void)
     cg_test_register_validator();
     cg_test_register_pool();
     /* new suites: one line each, below this one */
+    cg_test_register_repository();
+    cg_test_register_svc_request();
     cg_test_register_transport();
     cg_test_register_ebrim_model();
     cg_test_register_registry_format();

@@ -14,6 +14,8 @@ void cg_test_register_profile(void);
 void cg_test_register_validator(void);
 void cg_test_register_pool(void);
 /* new suites: one line each, below this one */
+void cg_test_register_repository(void);
+void cg_test_register_svc_request(void);
 void cg_test_register_transport(void);
 void cg_test_register_ebrim_model(void);
 void cg_test_register_registry_format(void);
