@@ -8,7 +8,7 @@
 static void config_defaults(cg_gateway_config *c)
 {
     c->listen = "127.0.0.1:8080";
-    c->threads = 0; /* 2 x cores, at least 4 */
+    c->threads = 0; /* 4 x cores, at least 8 (gateway.c) */
     c->max_connections = 256;
     c->allow_plain_http = 0;
     c->access_log = "stderr";

@@ -168,9 +168,12 @@ static unsigned gateway_threads(unsigned configured)
 {
     if (configured)
         return configured;
+    /* Workers wait on the disk (a submission waits for its group commit): more of them than
+     * cores lets one fsync carry several submissions. Idle keep-alive connections do not hold
+     * a worker, so this does not bound the number of clients. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = cores > 0 ? (unsigned)cores * 2 : 4;
-    return n < 4 ? 4 : n;
+    unsigned n = cores > 0 ? (unsigned)cores * 4 : 8;
+    return n < 8 ? 8 : n;
 }
 
 int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
