@@ -3,20 +3,23 @@
 #include "transport/server.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,42 +40,92 @@
 #define SERVER_DRAIN_BYTES ((size_t)64 << 20)
 #define SERVER_DRAIN_MS 2000
 
-typedef struct conn_slot {
+/* A gSOAP context with its wire state. A connection has one from the first time a worker serves
+ * it until it is closed; then it is kept for the next connection (at most one per worker). */
+typedef struct gsoap_ctx {
+    struct soap *soap;
+    cg_wire wire;
+    struct gsoap_ctx *next; /* in the spare list */
+} gsoap_ctx;
+
+/* Why a connection is parked, and so which timeout ends it. */
+enum {
+    PARK_FIRST, /* no request yet: recv_timeout_s */
+    PARK_IDLE,  /* between two requests: keepalive_timeout_s */
+    PARK_KINDS
+};
+
+typedef enum conn_state {
+    CONN_PARKED,  /* the accepting thread's: idle, its socket in the epoll set */
+    CONN_QUEUED,  /* bytes arrived: in the queue, waiting for a worker */
+    CONN_ACTIVE,  /* a worker's */
+    CONN_CLOSING, /* taken off the parked lists to be closed */
+} conn_state;
+
+/* One open connection. It has one owner at a time (see conn_state); the state changes and the
+ * lists and queue it is on change only under the server's lock. */
+typedef struct conn {
     SOAP_SOCKET fd;
     char peer[INET6_ADDRSTRLEN + 8];
-} conn_slot;
+    conn_state state;
+    int started;              /* its socket is in ctx->soap (and the TLS handshake was done) */
+    gsoap_ctx *ctx;           /* NULL until a worker first serves it */
+    cg_pool *pool;            /* lives as long as the connection (TLS subject); may be NULL */
+    const char *peer_subject; /* the TLS client certificate's subject, in pool */
+    unsigned requests;        /* answered on this connection */
+    int park_kind;            /* parked: PARK_FIRST or PARK_IDLE */
+    int64_t deadline_ms;      /* parked: closed then unless bytes arrived (INT64_MAX: never) */
+    struct conn *prev, *next; /* parked: in srv->parked[park_kind], oldest first */
+} conn;
+
+/* Parked connections of one kind. They all wait the same time, so appending keeps the list
+ * sorted by deadline: the head is the next to expire. */
+typedef struct conn_list {
+    conn *head, *tail;
+} conn_list;
 
 struct cg_server {
     cg_server_config cfg;
     cg_request_limits limits;
     cg_xml_limits xml_limits;
-    struct soap *master; /* bound listener; TLS context shared by the workers' copies */
+    struct soap *master; /* bound listener; TLS context shared by the connections' copies */
+    struct soap *proto;  /* unbound copy of master with the hooks set: copied per connection */
     struct soap *reject; /* answers 503 when every slot is taken */
     int port;
     int tls;
     int stop_pipe[2];
+    int epfd;                  /* accepting thread: listener, stop pipe, parked sockets */
     atomic_int stop_requested; /* set by cg_server_stop (async-signal-safe) */
-    int stopping;              /* under lock: workers leave */
+    int stopping;              /* under lock: nothing is parked or served any more */
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    conn_slot *queue;
+    conn **queue; /* ring of max_connections: cannot overflow, as nconns is bounded */
     size_t qhead, qlen, qcap;
+    conn_list parked[PARK_KINDS];
+    unsigned nparked;
     unsigned active;
+    unsigned nconns; /* open: active + queued + parked (+ being closed) */
+    gsoap_ctx *spare;
+    unsigned nspare;
     pthread_t *workers;
     unsigned nworkers;
     int joined;
 };
 
-/* One worker: its gSOAP context, wire state and request pool, reused across connections. */
+/* One worker: the connection it serves now, and a request pool reused across requests. */
 typedef struct worker {
     cg_server *srv;
-    struct soap *soap;
-    cg_wire wire;
+    struct soap *soap; /* the connection's context while serving it */
+    cg_wire *wire;     /* its wire state */
     cg_pool *pool;
-    const conn_slot *conn;
+    const conn *conn;
     const char *peer_subject;
     struct timespec t0;
     int status; /* HTTP status of the answer sent for the current request */
+    int last;   /* the connection's last request (keepalive_max) */
+    int kept;   /* keep_unread was called for the current request */
+    size_t nunread;
+    char unread[sizeof(((struct soap *)0)->buf)]; /* bytes read past the current request */
 } worker;
 
 static double ms_since(const struct timespec *t0)
@@ -91,8 +144,26 @@ static int64_t now_ms(void)
 
 /* ---- small answers that are not SOAP ------------------------------------------------------- */
 
+/* gSOAP writes an answer through the buffer it reads from, so bytes it read past the request
+ * (the start of a pipelined next one) are set aside before the answer; serve_connection puts
+ * them back for the next soap_begin_recv. Once per request, when its body has been read. */
+static void keep_unread(struct soap *soap)
+{
+    cg_wire *w = soap->user;
+    worker *wk = w ? w->owner : NULL;
+    if (!wk || wk->kept)
+        return;
+    wk->kept = 1;
+    if (soap->keep_alive && soap->bufidx < soap->buflen) {
+        wk->nunread = soap->buflen - soap->bufidx;
+        memcpy(wk->unread, soap->buf + soap->bufidx, wk->nunread);
+        soap->bufidx = soap->buflen;
+    }
+}
+
 static int send_plain(struct soap *soap, int status, const char *type, const char *body, size_t len)
 {
+    keep_unread(soap);
     soap->http_content = type;
     int rc = soap_response(soap, status == 200 ? SOAP_FILE : SOAP_FILE + status);
     if (rc == SOAP_OK && len)
@@ -141,7 +212,7 @@ static const char *path_query(struct soap *soap, char *path, size_t cap)
  * like a host name (or IP literal) and port, else the listen address. */
 static const char *client_host(worker *wk)
 {
-    const char *host = wk->wire.host;
+    const char *host = wk->wire->host;
     if (host && *host && strlen(host) < 256 &&
         strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
             strlen(host))
@@ -212,6 +283,8 @@ static int server_get(struct soap *soap)
     char path[sizeof(soap->path)];
     const char *query = path_query(soap, path, sizeof(path));
     int rc;
+    if (wk->last)
+        soap->keep_alive = 0;
     if (strcmp(path, "/health") == 0) {
         cg_buf out;
         cg_buf_init(&out, SERVER_MAX_HEALTH);
@@ -282,6 +355,7 @@ static int send_soap(worker *wk, const cg_envelope *env, const cg_response *resp
                      const char *extra_header)
 {
     struct soap *soap = wk->soap;
+    keep_unread(soap);
     cg_buf head, body;
     cg_buf_init(&head, (size_t)1 << 20);
     cg_buf_init(&body, (size_t)-1);
@@ -388,12 +462,15 @@ static void handle_post(worker *wk)
         log_request(wk, &req, NULL, 408);
         return;
     }
+    int body_read = rc == CG_OK;
+    if (wk->wire->eof)
+        soap->keep_alive = 0; /* a body that ended with the connection: nothing can follow */
     if (rc != CG_OK) {
         soap->keep_alive = 0; /* the body may not have been read to its end */
         cg_response_fault(&resp, pool, CG_FAULT_SENDER, NULL, "%s", err.msg);
         goto answer;
     }
-    const char *type = wk->wire.content_type;
+    const char *type = wk->wire->content_type;
     char *media = cg_mime_type(pool, type);
     if (!media || (strcmp(media, "application/soap+xml") != 0 &&
                    strcmp(media, "multipart/related") != 0 && strcmp(media, "text/xml") != 0 &&
@@ -441,8 +518,8 @@ static void handle_post(worker *wk)
         action = action_param(pool, type);
     if ((!action || !*action) && msg.root_content_type)
         action = action_param(pool, msg.root_content_type);
-    if ((!action || !*action) && wk->wire.soap_action) {
-        const char *sa = cg_mime_cid(pool, wk->wire.soap_action);
+    if ((!action || !*action) && wk->wire->soap_action) {
+        const char *sa = cg_mime_cid(pool, wk->wire->soap_action);
         size_t n = strlen(sa);
         if (n >= 2 && sa[0] == '"' && sa[n - 1] == '"')
             sa = cg_pool_strndup(pool, sa + 1, n - 2);
@@ -470,33 +547,190 @@ static void handle_post(worker *wk)
                           "the request could not be processed (%s)", cg_err_name(rc));
 answer:;
     int status = send_soap(wk, have_env ? &env : NULL, &resp, soap11, extra);
-    if (!soap->keep_alive)
+    if (!soap->keep_alive && !body_read) /* read to its end, no need to wait for the peer */
         cg_wire_drain(soap, SERVER_DRAIN_BYTES, SERVER_DRAIN_MS);
     log_request(wk, &req, &resp, status);
 }
 
 /* ---- connections --------------------------------------------------------------------------- */
 
-/* Waits for the next request on a keep-alive connection: 1 when bytes are there. */
-static int wait_next(worker *wk)
+/* A configured timeout in milliseconds, -1 for none; negative values are microseconds, as
+ * gSOAP reads them. */
+static int64_t timeout_ms(int seconds)
 {
-    struct soap *soap = wk->soap;
-    if (soap->ssl && SSL_pending(soap->ssl) > 0)
-        return 1;
-    int ms = wk->srv->cfg.keepalive_timeout_s > 0 ? wk->srv->cfg.keepalive_timeout_s * 1000 : -1;
-    struct pollfd pfd[2] = {{.fd = soap->socket, .events = POLLIN},
-                            {.fd = wk->srv->stop_pipe[0], .events = POLLIN}};
-    int r = poll(pfd, 2, ms);
-    if (r <= 0 || (pfd[1].revents & POLLIN))
-        return 0;
-    return (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+    if (seconds < 0)
+        return seconds / -1000 > 0 ? seconds / -1000 : 1;
+    return seconds > 0 ? (int64_t)seconds * 1000 : -1;
 }
 
-static const char *peer_subject(worker *wk)
+static void list_append(conn_list *l, conn *c)
 {
-    struct soap *soap = wk->soap;
-    if (!soap->ssl)
+    c->next = NULL;
+    c->prev = l->tail;
+    if (l->tail)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+}
+
+static void list_remove(conn_list *l, conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        l->tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* Under lock: puts a connection whose next bytes arrived at the end of the queue. */
+static void queue_push(cg_server *srv, conn *c)
+{
+    assert(srv->qlen < srv->qcap);
+    c->state = CONN_QUEUED;
+    srv->queue[(srv->qhead + srv->qlen) % srv->qcap] = c;
+    srv->qlen++;
+    pthread_cond_signal(&srv->cond);
+}
+
+static void ctx_free(gsoap_ctx *g)
+{
+    soap_destroy(g->soap);
+    soap_end(g->soap);
+    soap_free(g->soap);
+    free(g);
+}
+
+/* A spare context, or a new copy of the prototype; NULL when gSOAP is out of memory. */
+static gsoap_ctx *ctx_get(cg_server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    gsoap_ctx *g = srv->spare;
+    if (g) {
+        srv->spare = g->next;
+        srv->nspare--;
+        pthread_mutex_unlock(&srv->lock);
+        g->next = NULL;
+        cg_wire_reset(&g->wire);
+        return g;
+    }
+    /* soap_copy reads the prototype only; the lock keeps it to one copy at a time anyway */
+    struct soap *soap = soap_copy(srv->proto);
+    pthread_mutex_unlock(&srv->lock);
+    if (!soap)
         return NULL;
+    g = cg_xcalloc(1, sizeof(*g));
+    g->soap = soap;
+    cg_wire_attach(soap, &g->wire, srv->cfg.max_header);
+    return g;
+}
+
+/* Keeps a context whose socket is closed for the next connection, or frees it. */
+static void ctx_put(cg_server *srv, gsoap_ctx *g)
+{
+    soap_destroy(g->soap);
+    soap_end(g->soap);
+    pthread_mutex_lock(&srv->lock);
+    int keep = srv->nspare < srv->nworkers;
+    if (keep) {
+        g->next = srv->spare;
+        srv->spare = g;
+        srv->nspare++;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    if (!keep)
+        ctx_free(g);
+}
+
+/* Closes and frees a connection that is on no list and not in the queue. `now`: without
+ * waiting for the TLS peer's close_notify, as the accepting thread must (gSOAP's close can wait
+ * seconds for it); a close_notify is still sent when the socket takes it at once. */
+static void conn_free(cg_server *srv, conn *c, int now)
+{
+    if (!c->started) {
+        close(c->fd);
+    } else {
+        struct soap *soap = c->ctx->soap;
+        if (now && soap_valid_socket(soap->socket)) {
+            if (soap->ssl) {
+                fcntl(soap->socket, F_SETFL, fcntl(soap->socket, F_GETFL) | O_NONBLOCK);
+                SSL_shutdown(soap->ssl);
+                SSL_free(soap->ssl);
+                soap->ssl = NULL;
+                ERR_clear_error();
+            }
+            close(soap->socket);
+            soap->socket = SOAP_INVALID_SOCKET;
+        }
+        soap->keep_alive = 0;
+        soap_closesock(soap); /* closes the socket (if still open) and frees the SSL object */
+        if (soap_valid_socket(soap->socket))
+            close(soap->socket);
+        soap->socket = SOAP_INVALID_SOCKET;
+        if (soap->ssl) {
+            SSL_free(soap->ssl);
+            soap->ssl = NULL;
+        }
+    }
+    if (c->ctx)
+        ctx_put(srv, c->ctx);
+    cg_pool_free(c->pool);
+    pthread_mutex_lock(&srv->lock);
+    if (c->state == CONN_ACTIVE)
+        srv->active--;
+    srv->nconns--;
+    pthread_mutex_unlock(&srv->lock);
+    free(c);
+}
+
+static void conn_arm(struct epoll_event *ev, conn *c)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev->data.ptr = c;
+}
+
+/* A worker hands an idle connection to the accepting thread: its socket is armed in the epoll
+ * set (where it is registered from its accept on, one-shot) and it joins a parked list. */
+static void conn_park(cg_server *srv, conn *c, int kind)
+{
+    int64_t t =
+        timeout_ms(kind == PARK_IDLE ? srv->cfg.keepalive_timeout_s : srv->cfg.recv_timeout_s);
+    struct epoll_event ev;
+    conn_arm(&ev, c);
+    pthread_mutex_lock(&srv->lock);
+    /* all under the lock: from the epoll_ctl on, the accepting thread may take the connection
+     * (queue it, or close it at its deadline); after the unlock c is not ours to touch */
+    if (!srv->stopping && epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) {
+        /* no need to wake the accepting thread: it wakes by then anyway (see park_expire) */
+        c->park_kind = kind;
+        c->deadline_ms = t < 0 ? INT64_MAX : now_ms() + t;
+        c->state = CONN_PARKED;
+        list_append(&srv->parked[kind], c);
+        srv->nparked++;
+        srv->active--;
+        pthread_mutex_unlock(&srv->lock);
+        return;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    conn_free(srv, c, 0);
+}
+
+/* Bytes of a next request already read from the socket: in gSOAP's buffer, or decrypted (or
+ * buffered) by OpenSSL. epoll would not report those, so such a connection is not parked. */
+static int has_input(struct soap *soap)
+{
+    if (soap->bufidx < soap->buflen)
+        return 1;
+    return soap->ssl && (SSL_pending(soap->ssl) > 0 || SSL_has_pending(soap->ssl));
+}
+
+static const char *peer_subject(struct soap *soap, cg_pool *pool)
+{
     X509 *cert = SSL_get1_peer_certificate(soap->ssl);
     if (!cert)
         return NULL;
@@ -504,50 +738,95 @@ static const char *peer_subject(worker *wk)
     X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
     char *text = NULL;
     long n = BIO_get_mem_data(bio, &text);
-    const char *out = cg_pool_strndup(wk->pool, text ? text : "", n > 0 ? (size_t)n : 0);
+    const char *out = cg_pool_strndup(pool, text ? text : "", n > 0 ? (size_t)n : 0);
     BIO_free(bio);
     X509_free(cert);
     return out;
 }
 
-static void serve_connection(worker *wk, const conn_slot *slot)
+/* A connection's first turn with a worker: its socket goes into a gSOAP context, and with TLS
+ * the handshake is done. 0 when it has failed (and is closed). */
+static int conn_start(cg_server *srv, conn *c)
 {
-    cg_server *srv = wk->srv;
-    struct soap *soap = wk->soap;
-    wk->conn = slot;
-    soap->socket = slot->fd;
+    struct soap *soap = c->ctx->soap;
+    c->started = 1;
+    soap->socket = c->fd;
     soap->keep_alive = -1;
     soap->max_keep_alive = (int)srv->cfg.keepalive_max;
-    cg_pool *conn_pool = cg_pool_new(1024); /* lives as long as the connection */
-    wk->peer_subject = NULL;
+    /* a spare context: nothing of its last connection's input is left */
+    soap->bufidx = soap->buflen = 0;
+    soap->ahead = 0;
+    soap->chunksize = soap->chunkbuflen = 0;
     if (srv->tls) {
-        if (soap_ssl_accept(soap) != SOAP_OK) {
-            soap_closesock(soap);
-            cg_pool_free(conn_pool);
+        if (soap_ssl_accept(soap) != SOAP_OK)
+            return 0;
+        c->pool = cg_pool_new(1024);
+        c->peer_subject = peer_subject(soap, c->pool);
+    }
+    return 1;
+}
+
+/* Serves requests on c while it has some: parks it when it is idle, closes it when it ends. */
+static void serve_connection(worker *wk, conn *c)
+{
+    cg_server *srv = wk->srv;
+    if (!c->ctx && !(c->ctx = ctx_get(srv))) {
+        conn_free(srv, c, 1);
+        return;
+    }
+    struct soap *soap = c->ctx->soap;
+    if (!c->started) {
+        if (!conn_start(srv, c)) {
+            conn_free(srv, c, 0);
             return;
         }
-        cg_pool *keep = wk->pool;
-        wk->pool = conn_pool;
-        wk->peer_subject = peer_subject(wk);
-        wk->pool = keep;
+        if (srv->tls && !has_input(soap)) {
+            conn_park(srv, c, PARK_FIRST); /* handshake done, the request not there yet */
+            return;
+        }
     }
-    for (unsigned n = 0;; n++) {
-        if (n > 0 && !wait_next(wk))
-            break;
+    wk->conn = c;
+    wk->soap = soap;
+    wk->wire = &c->ctx->wire;
+    wk->wire->owner = wk;
+    wk->peer_subject = c->peer_subject;
+    int park = 0;
+    for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &wk->t0);
-        cg_wire_reset(&wk->wire);
+        cg_wire_reset(wk->wire);
         wk->status = 0;
+        /* the last request keepalive_max allows is answered with Connection: close (gSOAP
+         * counts only in its generated serve loop, which we do not use) */
+        wk->last = srv->cfg.keepalive_max > 0 && c->requests + 1 >= srv->cfg.keepalive_max;
+        /* with keep-alive, soap_begin_recv keeps what is in its buffer: a pipelined request
+         * read with the previous one is served from there */
+        if (wk->nunread) {
+            memcpy(soap->buf, wk->unread, wk->nunread);
+            soap->bufidx = 0;
+            soap->buflen = wk->nunread;
+            wk->nunread = 0;
+        }
+        wk->kept = 0;
         int rc = soap_begin_recv(soap);
-        if (rc == SOAP_OK) {
+        if (rc == SOAP_OK && wk->wire->eof) {
+            /* gSOAP takes a header cut short by the end of the connection (or the receive
+             * timeout) as complete: nothing of it is served */
+            soap->keep_alive = 0;
+            send_text(soap, 408, "the request was cut short (closed, or the receive timeout)\n");
+            log_request(wk, NULL, NULL, 408);
+        } else if (rc == SOAP_OK) {
+            if (wk->last)
+                soap->keep_alive = 0;
             handle_post(wk);
         } else if (rc == SOAP_STOP) {
             /* a GET (or refused method) answered by its hook */
         } else {
-            if (wk->wire.header_too_big || rc == SOAP_HDR) { /* block or one line too long */
+            if (wk->wire->header_too_big || rc == SOAP_HDR) { /* block or one line too long */
                 soap->keep_alive = 0;
                 send_text(soap, 431, "the request header is too large\n");
+                cg_wire_drain(soap, SERVER_DRAIN_BYTES, SERVER_DRAIN_MS); /* so it is read */
                 log_request(wk, NULL, NULL, 431);
-            } else if (soap->status == SOAP_POST && rc == SOAP_EOF && !wk->wire.eof) {
+            } else if (soap->status == SOAP_POST && rc == SOAP_EOF && !wk->wire->eof) {
                 /* headers read, but no body at all */
                 soap->keep_alive = 0;
                 send_text(soap, 400, "the request has no body\n");
@@ -563,14 +842,24 @@ static void serve_connection(worker *wk, const conn_slot *slot)
         soap_destroy(soap);
         soap_end(soap);
         cg_pool_reset(wk->pool);
+        c->requests++;
         if (!soap->keep_alive || atomic_load(&srv->stop_requested))
             break;
+        if (!wk->nunread && !has_input(soap)) {
+            park = 1;
+            break;
+        }
     }
-    soap->keep_alive = 0;
-    soap_closesock(soap);
-    soap->socket = SOAP_INVALID_SOCKET;
+    wk->nunread = 0;
+    wk->conn = NULL;
+    wk->soap = NULL;
+    wk->wire->owner = NULL;
+    wk->wire = NULL;
     wk->peer_subject = NULL;
-    cg_pool_free(conn_pool);
+    if (park)
+        conn_park(srv, c, PARK_IDLE);
+    else
+        conn_free(srv, c, 0);
 }
 
 static void *worker_main(void *arg)
@@ -585,26 +874,112 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&srv->lock);
             break;
         }
-        conn_slot slot = srv->queue[srv->qhead];
+        conn *c = srv->queue[srv->qhead];
         srv->qhead = (srv->qhead + 1) % srv->qcap;
         srv->qlen--;
+        c->state = CONN_ACTIVE;
         srv->active++;
+        int stopping = srv->stopping;
         pthread_mutex_unlock(&srv->lock);
-        if (srv->stopping) {
-            close(slot.fd);
-        } else {
-            serve_connection(wk, &slot);
-        }
-        pthread_mutex_lock(&srv->lock);
-        srv->active--;
-        pthread_mutex_unlock(&srv->lock);
+        if (stopping)
+            conn_free(srv, c, 1); /* its request was not begun */
+        else
+            serve_connection(wk, c);
     }
-    soap_destroy(wk->soap);
-    soap_end(wk->soap);
-    soap_free(wk->soap);
     cg_pool_free(wk->pool);
     free(wk);
     return NULL;
+}
+
+/* ---- the accepting thread: new and parked connections --------------------------------------- */
+
+/* A parked connection's socket is readable: bytes (queued for a worker), the peer's close or
+ * an error (closed here), or nothing after all (armed again). */
+static void conn_ready(cg_server *srv, conn *c, uint32_t events)
+{
+    char b;
+    ssize_t r = 1; /* EPOLLIN alone: bytes arrived */
+    /* with the peer's close or an error: bytes before it, or none? */
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        r = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        struct epoll_event ev;
+        conn_arm(&ev, c);
+        if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+            return;
+    }
+    pthread_mutex_lock(&srv->lock);
+    assert(c->state == CONN_PARKED);
+    list_remove(&srv->parked[c->park_kind], c);
+    srv->nparked--;
+    if (r > 0 && !srv->stopping) {
+        queue_push(srv, c);
+        pthread_mutex_unlock(&srv->lock);
+        return;
+    }
+    c->state = CONN_CLOSING;
+    pthread_mutex_unlock(&srv->lock);
+    conn_free(srv, c, 1);
+}
+
+/* Closes the parked connections whose deadline passed; returns the milliseconds until the
+ * accepting thread must look again, -1 for never. That is the earliest deadline of any
+ * connection parked now or later: a list's head, or for an empty list now + its timeout, as a
+ * connection parked on it later expires no earlier. So a worker that parks a connection never
+ * has to wake the accepting thread. (A request that races the deadline is lost, as with any
+ * HTTP server: clients retry a request on a kept-alive connection that closes under it.) */
+static int park_expire(cg_server *srv)
+{
+    int64_t now = now_ms(), next = INT64_MAX;
+    conn *due = NULL, *c;
+    pthread_mutex_lock(&srv->lock);
+    for (int k = 0; k < PARK_KINDS; k++) {
+        while ((c = srv->parked[k].head) && c->deadline_ms <= now) {
+            list_remove(&srv->parked[k], c);
+            srv->nparked--;
+            c->state = CONN_CLOSING;
+            c->next = due;
+            due = c;
+        }
+        int64_t t = timeout_ms(k == PARK_IDLE ? srv->cfg.keepalive_timeout_s
+                                              : srv->cfg.recv_timeout_s);
+        int64_t first = c ? c->deadline_ms : t < 0 ? INT64_MAX : now + t;
+        if (first < next)
+            next = first;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    while (due) {
+        c = due;
+        due = c->next;
+        conn_free(srv, c, 1);
+    }
+    if (next == INT64_MAX)
+        return -1;
+    return next - now > INT_MAX ? INT_MAX : (int)(next - now);
+}
+
+/* Stop: nothing is parked or queued any more; the parked connections are closed. */
+static void park_close_all(cg_server *srv)
+{
+    conn *all = NULL, *c;
+    pthread_mutex_lock(&srv->lock);
+    srv->stopping = 1;
+    pthread_cond_broadcast(&srv->cond);
+    for (int k = 0; k < PARK_KINDS; k++) {
+        while ((c = srv->parked[k].head)) {
+            list_remove(&srv->parked[k], c);
+            srv->nparked--;
+            c->state = CONN_CLOSING;
+            c->next = all;
+            all = c;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    while (all) {
+        c = all;
+        all = c->next;
+        conn_free(srv, c, 1);
+    }
 }
 
 /* ---- start, run, stop ---------------------------------------------------------------------- */
@@ -685,18 +1060,16 @@ static void server_join(cg_server *srv)
 {
     if (srv->joined)
         return;
-    pthread_mutex_lock(&srv->lock);
-    srv->stopping = 1;
-    pthread_cond_broadcast(&srv->cond);
-    pthread_mutex_unlock(&srv->lock);
+    park_close_all(srv); /* sets stopping: the workers finish what they serve, then leave */
     for (unsigned i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i], NULL);
     srv->joined = 1;
-    /* connections accepted but never served */
+    /* connections whose request was never begun */
     while (srv->qlen) {
-        close(srv->queue[srv->qhead].fd);
+        conn *c = srv->queue[srv->qhead];
         srv->qhead = (srv->qhead + 1) % srv->qcap;
         srv->qlen--;
+        conn_free(srv, c, 1);
     }
 }
 
@@ -706,16 +1079,21 @@ void cg_server_free(cg_server *srv)
         return;
     atomic_store(&srv->stop_requested, 1);
     server_join(srv);
-    if (srv->reject) {
-        soap_destroy(srv->reject);
-        soap_end(srv->reject);
-        soap_free(srv->reject);
+    while (srv->spare) {
+        gsoap_ctx *g = srv->spare;
+        srv->spare = g->next;
+        ctx_free(g);
     }
-    if (srv->master) {
-        soap_destroy(srv->master);
-        soap_end(srv->master);
-        soap_free(srv->master);
+    struct soap *contexts[] = {srv->reject, srv->proto, srv->master}; /* master last */
+    for (size_t i = 0; i < sizeof(contexts) / sizeof(contexts[0]); i++) {
+        if (contexts[i]) {
+            soap_destroy(contexts[i]);
+            soap_end(contexts[i]);
+            soap_free(contexts[i]);
+        }
     }
+    if (srv->epfd >= 0)
+        close(srv->epfd);
     close(srv->stop_pipe[0]);
     close(srv->stop_pipe[1]);
     pthread_cond_destroy(&srv->cond);
@@ -802,6 +1180,7 @@ int cg_server_start(cg_server **out, const cg_server_config *cfg, cg_err *err)
     cg_xml_limits_default(&srv->xml_limits);
     srv->xml_limits.max_bytes = srv->cfg.max_envelope;
     srv->xml_limits.max_depth = srv->cfg.max_depth;
+    srv->epfd = -1;
     srv->joined = 1; /* no workers yet */
     if (pipe(srv->stop_pipe) != 0) {
         rc = cg_err_set(err, CG_EIO, "pipe: %s", strerror(errno));
@@ -810,6 +1189,10 @@ int cg_server_start(cg_server **out, const cg_server_config *cfg, cg_err *err)
     fcntl(srv->stop_pipe[0], F_SETFD, FD_CLOEXEC);
     fcntl(srv->stop_pipe[1], F_SETFD, FD_CLOEXEC);
     fcntl(srv->stop_pipe[1], F_SETFL, O_NONBLOCK);
+    if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        rc = cg_err_set(err, CG_EIO, "epoll_create1: %s", strerror(errno));
+        goto fail;
+    }
 
     srv->master = soap_new1(SOAP_IO_KEEPALIVE);
     struct soap *m = srv->master;
@@ -817,12 +1200,15 @@ int cg_server_start(cg_server **out, const cg_server_config *cfg, cg_err *err)
     m->recv_timeout = srv->cfg.recv_timeout_s;
     m->send_timeout = srv->cfg.send_timeout_s;
     m->transfer_timeout = srv->cfg.transfer_timeout_s;
-    m->accept_timeout = srv->cfg.recv_timeout_s; /* the TLS handshake */
+    /* soap_accept is called when the listener is readable: a connection that went away meanwhile
+     * must not hold the accepting thread (the TLS handshake is bounded by recv_timeout) */
+    m->accept_timeout = -200000; /* microseconds */
     m->socket_flags = MSG_NOSIGNAL;
     size_t slack = srv->cfg.max_header + 4096;
     m->recv_maxlength = (ULONG64)srv->cfg.max_envelope + (ULONG64)srv->cfg.max_parts *
                         ((ULONG64)srv->cfg.max_part / 3 * 4 + (ULONG64)srv->cfg.max_part / 38 + slack) +
-                        slack;
+                        slack + sizeof(m->buf); /* gSOAP counts whole reads: the limits
+                                                   * above are met (and named) first */
     if (tls && (rc = setup_tls(srv, err)) != CG_OK)
         goto fail;
     if (!soap_valid_socket(soap_bind(m, host[0] ? host : NULL, port, 128))) {
@@ -841,6 +1227,29 @@ int cg_server_start(cg_server **out, const cg_server_config *cfg, cg_err *err)
     srv->reject->master = SOAP_INVALID_SOCKET;
     srv->reject->send_timeout = 1;
     srv->reject->recv_timeout = 1;
+    srv->proto = soap_copy(m);
+    if (!srv->reject || !srv->proto) {
+        rc = cg_err_set(err, CG_EIO, "soap_copy: out of memory");
+        goto fail;
+    }
+    srv->proto->master = SOAP_INVALID_SOCKET;
+    srv->proto->fget = server_get;
+    srv->proto->fput = server_method_not_allowed;
+    srv->proto->fpatch = server_method_not_allowed;
+    srv->proto->fdel = server_method_not_allowed;
+    srv->proto->fopt = server_method_not_allowed;
+    srv->proto->fhead = server_method_not_allowed;
+
+    struct epoll_event ev = {.events = EPOLLIN};
+    ev.data.ptr = srv->master;
+    int erc = epoll_ctl(srv->epfd, EPOLL_CTL_ADD, m->master, &ev);
+    ev.data.ptr = srv->stop_pipe;
+    if (erc == 0)
+        erc = epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stop_pipe[0], &ev);
+    if (erc != 0) {
+        rc = cg_err_set(err, CG_EIO, "epoll_ctl: %s", strerror(errno));
+        goto fail;
+    }
 
     srv->qcap = srv->cfg.max_connections;
     srv->queue = cg_xcalloc(srv->qcap, sizeof(*srv->queue));
@@ -849,19 +1258,8 @@ int cg_server_start(cg_server **out, const cg_server_config *cfg, cg_err *err)
     for (unsigned i = 0; i < srv->cfg.threads; i++) {
         worker *wk = cg_xcalloc(1, sizeof(*wk));
         wk->srv = srv;
-        wk->soap = soap_copy(m);
-        wk->soap->master = SOAP_INVALID_SOCKET;
-        cg_wire_attach(wk->soap, &wk->wire, srv->cfg.max_header);
-        wk->wire.owner = wk;
-        wk->soap->fget = server_get;
-        wk->soap->fput = server_method_not_allowed;
-        wk->soap->fpatch = server_method_not_allowed;
-        wk->soap->fdel = server_method_not_allowed;
-        wk->soap->fopt = server_method_not_allowed;
-        wk->soap->fhead = server_method_not_allowed;
         wk->pool = cg_pool_new((size_t)64 << 10);
         if (pthread_create(&srv->workers[i], NULL, worker_main, wk) != 0) {
-            soap_free(wk->soap);
             cg_pool_free(wk->pool);
             free(wk);
             rc = cg_err_set(err, CG_EIO, "pthread_create: %s", strerror(errno));
@@ -907,61 +1305,99 @@ static void reject_connection(cg_server *srv, SOAP_SOCKET fd)
     }
 }
 
-int cg_server_run(cg_server *srv)
+/* A new connection: parked until its first bytes arrive (or 503 past max_connections). */
+static void accept_one(cg_server *srv)
 {
     struct soap *m = srv->master;
-    int rc = CG_OK;
-    while (!atomic_load(&srv->stop_requested)) {
-        struct pollfd pfd[2] = {{.fd = m->master, .events = POLLIN},
-                                {.fd = srv->stop_pipe[0], .events = POLLIN}};
-        int r = poll(pfd, 2, -1);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = CG_EIO;
-            break;
-        }
-        if (pfd[1].revents & POLLIN)
-            break;
-        if (!(pfd[0].revents & POLLIN))
-            continue;
-        SOAP_SOCKET fd = soap_accept(m);
-        m->socket = SOAP_INVALID_SOCKET; /* the connection is the worker's now */
-        if (!soap_valid_socket(fd)) {
-            struct timespec pause = {0, 10 * 1000 * 1000}; /* e.g. out of descriptors */
-            nanosleep(&pause, NULL);
-            continue;
-        }
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        memset(&ss, 0, sizeof(ss));
-        getpeername(fd, (struct sockaddr *)&ss, &sl);
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-        conn_slot slot = {.fd = fd};
-        char ip[INET6_ADDRSTRLEN] = "?";
-        int port = 0;
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-            port = ntohs(a->sin6_port);
-            snprintf(slot.peer, sizeof(slot.peer), "[%s]:%d", ip, port);
-        } else {
-            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-            port = ntohs(a->sin_port);
-            snprintf(slot.peer, sizeof(slot.peer), "%s:%d", ip, port);
-        }
-        pthread_mutex_lock(&srv->lock);
-        int busy = srv->qlen + srv->active >= srv->cfg.max_connections || srv->qlen >= srv->qcap;
-        if (!busy) {
-            srv->queue[(srv->qhead + srv->qlen) % srv->qcap] = slot;
-            srv->qlen++;
-            pthread_cond_signal(&srv->cond);
-        }
+    SOAP_SOCKET fd = soap_accept(m);
+    m->socket = SOAP_INVALID_SOCKET; /* the connection is its conn's now */
+    if (!soap_valid_socket(fd)) {
+        struct timespec pause = {0, 10 * 1000 * 1000}; /* e.g. out of descriptors */
+        nanosleep(&pause, NULL);
+        return;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    pthread_mutex_lock(&srv->lock);
+    int busy = srv->nconns >= srv->cfg.max_connections;
+    if (!busy)
+        srv->nconns++;
+    pthread_mutex_unlock(&srv->lock);
+    if (busy) {
+        reject_connection(srv, fd);
+        return;
+    }
+    conn *c = cg_xcalloc(1, sizeof(*c));
+    c->fd = fd;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    getpeername(fd, (struct sockaddr *)&ss, &sl);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        snprintf(c->peer, sizeof(c->peer), "[%s]:%d", ip, ntohs(a->sin6_port));
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, ntohs(a->sin_port));
+    }
+    int64_t t = timeout_ms(srv->cfg.recv_timeout_s);
+    c->park_kind = PARK_FIRST;
+    c->deadline_ms = t < 0 ? INT64_MAX : now_ms() + t;
+    c->state = CONN_PARKED;
+    struct epoll_event ev;
+    conn_arm(&ev, c);
+    pthread_mutex_lock(&srv->lock);
+    /* it stays registered until it is closed: parking it again only arms it (EPOLLONESHOT) */
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        c->state = CONN_CLOSING;
         pthread_mutex_unlock(&srv->lock);
-        if (busy)
-            reject_connection(srv, fd);
+        conn_free(srv, c, 1);
+        return;
+    }
+    list_append(&srv->parked[PARK_FIRST], c);
+    srv->nparked++;
+    pthread_mutex_unlock(&srv->lock);
+}
+
+int cg_server_run(cg_server *srv)
+{
+    int rc = CG_OK, wait_ms = -1;
+    struct epoll_event ev[64];
+    while (!atomic_load(&srv->stop_requested)) {
+        int n = epoll_wait(srv->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])), wait_ms);
+        if (n < 0) {
+            if (errno != EINTR) {
+                rc = CG_EIO;
+                break;
+            }
+            n = 0;
+        }
+        int stop = 0;
+        for (int i = 0; i < n; i++) {
+            void *p = ev[i].data.ptr;
+            if (p == srv->stop_pipe) {
+                stop = 1;
+            } else if (p == srv->master) {
+                accept_one(srv);
+            } else {
+                conn_ready(srv, p, ev[i].events);
+            }
+        }
+        if (stop)
+            break;
+        wait_ms = park_expire(srv);
     }
     server_join(srv);
     return rc;
+}
+
+void cg_server_get_stats(cg_server_stats *out, cg_server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    out->active = srv->active;
+    out->queued = (unsigned)srv->qlen;
+    out->parked = srv->nparked;
+    pthread_mutex_unlock(&srv->lock);
 }

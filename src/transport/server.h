@@ -3,6 +3,9 @@
  * (gSOAP's OpenSSL layer), keep-alive connections served by a fixed pool of worker threads,
  * the limits and timeouts that keep slow or oversized requests from holding them, dispatch on
  * path + wsa:Action to the cg_route table, faults, GET /health and GET <endpoint>?wsdl.
+ * A worker holds a connection only while it has bytes to read: an idle one (new, or kept alive
+ * between requests) is parked with the accepting thread, which watches it with epoll and queues
+ * it for the workers again when its next request arrives, or closes it at its deadline.
  * Does not own: what a request means (svc handlers), MIME splitting (transport/mime), the
  * envelope's reading (transport/envelope) or the bytes on the wire (transport/wire). */
 #ifndef CG_TRANSPORT_SERVER_H
@@ -25,13 +28,15 @@ typedef struct cg_server_wsdl {
 typedef struct cg_server_config {
     const char *listen;       /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8443"; port 0 = any */
     unsigned threads;         /* worker threads (default 2 x cores, at least 4, at most 256) */
-    unsigned max_connections; /* queued + active connections before new ones get 503 (256) */
+    unsigned max_connections; /* open connections (active, queued or parked) before new ones
+                               * get 503 (256); one served holds a gSOAP context (160 KiB) */
     size_t max_envelope;      /* bytes of the SOAP envelope (16 MiB) */
     size_t max_part;          /* decoded bytes of one attachment (64 MiB) */
     size_t max_parts;         /* attachments per request (100) */
     size_t max_header;        /* bytes of the HTTP header block and of one MIME part's (16 KiB) */
     unsigned max_depth;       /* XML nesting (256) */
-    int recv_timeout_s;       /* a read that stalls this long ends the connection (30) */
+    int recv_timeout_s;       /* a read that stalls this long ends the connection, as does a
+                               * new connection that sends nothing for this long (30) */
     int send_timeout_s;       /* a write that stalls this long ends the connection (30) */
     int transfer_timeout_s;   /* one whole request or answer (300) */
     int keepalive_timeout_s;  /* an idle keep-alive connection is closed after this (15) */
@@ -65,6 +70,15 @@ void cg_server_stop(cg_server *srv);
 /* Accepts connections until stopped; returns after the workers finished their requests.
  * 0, or CG_EIO when accepting failed for good. */
 int cg_server_run(cg_server *srv);
+/* Open connections by state, at one instant. */
+typedef struct cg_server_stats {
+    unsigned active; /* a worker is serving it */
+    unsigned queued; /* bytes of a request arrived: waits for a worker */
+    unsigned parked; /* idle (new, or between requests): watched by the accepting thread */
+} cg_server_stats;
+
+/* A snapshot of the connection counts (tests, /health). */
+void cg_server_get_stats(cg_server_stats *out, cg_server *srv);
 /* Stops (if running), joins the workers, closes the listener. NULL is allowed. */
 void cg_server_free(cg_server *srv);
 

@@ -108,8 +108,12 @@ static int body_next(body_reader *b, const char **data, size_t *len)
     }
     if (soap->bufidx >= soap->buflen) {
         if (soap_recv(soap)) {
-            if (w->eof && !b->until_close)
-                return CG_EIO;
+            /* past recv_maxlength gSOAP fails with what it read still in its buffer: the rest of
+             * the body must not be taken for the next request on the connection */
+            if (soap->bufidx < soap->buflen)
+                return CG_ETOOBIG;
+            if ((w->eof || !b->chunked) && !b->until_close)
+                return CG_EIO; /* the connection ended before Content-Length bytes came */
             return CG_OK; /* last chunk, or the close that ends an unsized body */
         }
     }
@@ -122,6 +126,14 @@ static int body_next(body_reader *b, const char **data, size_t *len)
     if (!b->chunked && !b->until_close)
         b->remaining -= n;
     return CG_OK;
+}
+
+static int body_error(struct soap *soap, int rc, cg_err *err)
+{
+    if (rc == CG_ETOOBIG)
+        return cg_err_set(err, rc, "the HTTP message is larger than %llu bytes",
+                          (unsigned long long)soap->recv_maxlength);
+    return cg_err_set(err, rc, "the connection ended before the request body did");
 }
 
 static void wire_free(void *p)
@@ -160,7 +172,7 @@ int cg_wire_read(struct soap *soap, cg_pool *pool, const cg_wire_limits *limits,
             const char *data;
             size_t len;
             if ((rc = body_next(&b, &data, &len)) != CG_OK) {
-                cg_err_set(err, rc, "the connection ended before the request body did");
+                body_error(soap, rc, err);
                 break;
             }
             if (len == 0)
@@ -187,7 +199,7 @@ int cg_wire_read(struct soap *soap, cg_pool *pool, const cg_wire_limits *limits,
         const char *data;
         size_t len;
         if ((rc = body_next(&b, &data, &len)) != CG_OK) {
-            cg_err_set(err, rc, "the connection ended before the request body did");
+            body_error(soap, rc, err);
             break;
         }
         if (len == 0)
