@@ -12,6 +12,7 @@
 
 #include "transport/mime.h"
 #include "util/alloc.h"
+#include "util/id.h"
 
 extern struct Namespace namespaces[];          /* transport/gsoap_glue.c */
 extern struct Namespace cg_wire_namespaces11[]; /* transport/gsoap_glue.c */
@@ -259,8 +260,15 @@ int cg_wire_send(struct soap *soap, const cg_wire_out *o, const char *url, const
     if ((o->mtom || o->nparts > 0) && !o->soap11) {
         char start[64];
         snprintf(start, sizeof(start), "<root.message@cdagate>");
+        /* Our boundary, from one draw of the CSPRNG: left to itself gSOAP builds one character
+         * at a time, one RAND_bytes (and getpid) call each, about 60 per answer. 128 random bits
+         * make a collision with document bytes as unlikely as a UUID collision. */
+        char uuid[CG_UUID_URN_LEN + 1];
+        cg_id_uuid_urn(uuid);
+        char *boundary = soap_malloc(soap, 64);
+        snprintf(boundary, 64, "MIMEBoundary_%s", uuid + 9);
         soap_set_omode(soap, SOAP_ENC_MTOM);
-        soap_set_mime(soap, NULL, start);
+        soap_set_mime(soap, boundary, start);
         for (size_t i = 0; i < o->nparts; i++) {
             const cg_out_part *p = &o->parts[i];
             char *id = soap_malloc(soap, strlen(p->content_id) + 3);
