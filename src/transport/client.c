@@ -28,16 +28,6 @@ struct cg_client {
     char *url;
 };
 
-static int tls_fail(cg_err *err, const char *what)
-{
-    unsigned long e = ERR_get_error();
-    char buf[256] = "";
-    if (e)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
-    return cg_err_set(err, CG_EINVAL, "%s: %s", what, buf);
-}
-
 int cg_client_new(cg_client **out, const char *url, const cg_client_tls *tls, int timeout_s,
                   cg_err *err)
 {
@@ -74,10 +64,10 @@ int cg_client_new(cg_client **out, const char *url, const cg_client_tls *tls, in
                                                        (void *)(uintptr_t)tls->key_password);
             int rc = CG_OK;
             if (SSL_CTX_use_certificate_chain_file(soap->ctx, tls->cert) != 1)
-                rc = tls_fail(err, "SSL_CTX_use_certificate_chain_file(client cert)");
+                rc = cg_wire_tls_error(err, "SSL_CTX_use_certificate_chain_file(client cert)");
             else if (SSL_CTX_use_PrivateKey_file(soap->ctx, tls->key ? tls->key : tls->cert,
                                                  SSL_FILETYPE_PEM) != 1)
-                rc = tls_fail(err, "SSL_CTX_use_PrivateKey_file(client key)");
+                rc = cg_wire_tls_error(err, "SSL_CTX_use_PrivateKey_file(client key)");
             if (rc != CG_OK) {
                 cg_client_free(c);
                 return rc;

@@ -1014,16 +1014,6 @@ static int is_loopback(const char *host)
            strcmp(host, "::1") == 0;
 }
 
-static int tls_error(cg_err *err, const char *what)
-{
-    unsigned long e = ERR_get_error();
-    char buf[256] = "";
-    if (e)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
-    return cg_err_set(err, CG_EINVAL, "%s: %s", what, buf);
-}
-
 static int setup_tls(cg_server *srv, cg_err *err)
 {
     const cg_server_config *c = &srv->cfg;
@@ -1043,16 +1033,16 @@ static int setup_tls(cg_server *srv, cg_err *err)
     if (c->tls_key_password)
         SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)(uintptr_t)c->tls_key_password);
     if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1)
-        return tls_error(err, "SSL_CTX_use_certificate_chain_file(tls_cert)");
+        return cg_wire_tls_error(err, "SSL_CTX_use_certificate_chain_file(tls_cert)");
     if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key ? c->tls_key : c->tls_cert,
                                     SSL_FILETYPE_PEM) != 1)
-        return tls_error(err, "SSL_CTX_use_PrivateKey_file(tls_key)");
+        return cg_wire_tls_error(err, "SSL_CTX_use_PrivateKey_file(tls_key)");
     if (SSL_CTX_check_private_key(ctx) != 1)
-        return tls_error(err, "SSL_CTX_check_private_key");
+        return cg_wire_tls_error(err, "SSL_CTX_check_private_key");
     if (SSL_CTX_set_min_proto_version(ctx, c->tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION) != 1)
-        return tls_error(err, "SSL_CTX_set_min_proto_version");
+        return cg_wire_tls_error(err, "SSL_CTX_set_min_proto_version");
     if (SSL_CTX_set_cipher_list(ctx, c->tls_ciphers ? c->tls_ciphers : SERVER_DEFAULT_CIPHERS) != 1)
-        return tls_error(err, "SSL_CTX_set_cipher_list(tls_ciphers)");
+        return cg_wire_tls_error(err, "SSL_CTX_set_cipher_list(tls_ciphers)");
     return CG_OK;
 }
 

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "transport/wire.h"
 
+#include <openssl/err.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -334,4 +335,14 @@ void cg_wire_drain(struct soap *soap, size_t max, int timeout_ms)
             break;
         total += got;
     }
+}
+
+int cg_wire_tls_error(cg_err *err, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char buf[256] = "";
+    if (e)
+        ERR_error_string_n(e, buf, sizeof(buf));
+    ERR_clear_error();
+    return cg_err_set(err, CG_EINVAL, "%s: %s", what, buf);
 }

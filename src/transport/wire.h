@@ -76,4 +76,8 @@ int cg_wire_send(struct soap *soap, const cg_wire_out *o, const char *url, const
  * our answer before the connection closes (a close with unread input would reset it). */
 void cg_wire_drain(struct soap *soap, size_t max, int timeout_ms);
 
+/* CG_EINVAL with "what: " and OpenSSL's first queued error (the queue is cleared), for TLS
+ * set-up failures of the server and the client. */
+int cg_wire_tls_error(cg_err *err, const char *what);
+
 #endif
