@@ -246,6 +246,39 @@ static int wire_put_envelope(struct soap *soap, const cg_wire_out *o)
     return soap_envelope_end_out(soap);
 }
 
+/* An MTOM part of an answer, read by gSOAP through the fmimeread callbacks. */
+typedef struct wire_part_src {
+    const unsigned char *data;
+    size_t len;
+    size_t off;
+} wire_part_src;
+
+static void *wire_part_open(struct soap *soap, void *handle, const char *id, const char *type,
+                            const char *description)
+{
+    (void)soap, (void)id, (void)type, (void)description;
+    wire_part_src *src = handle;
+    src->off = 0; /* the counting pass and the sending pass each read the part once */
+    return src;
+}
+
+static size_t wire_part_read(struct soap *soap, void *handle, char *buf, size_t len)
+{
+    (void)soap;
+    wire_part_src *src = handle;
+    size_t n = src->len - src->off;
+    if (n > len)
+        n = len;
+    memcpy(buf, src->data + src->off, n);
+    src->off += n;
+    return n;
+}
+
+static void wire_part_close(struct soap *soap, void *handle)
+{
+    (void)soap, (void)handle;
+}
+
 int cg_wire_send(struct soap *soap, const cg_wire_out *o, const char *url, const char *action)
 {
     soap->version = o->soap11 ? 1 : 2;
@@ -270,6 +303,12 @@ int cg_wire_send(struct soap *soap, const cg_wire_out *o, const char *url, const
         snprintf(boundary, 64, "MIMEBoundary_%s", uuid + 9);
         soap_set_omode(soap, SOAP_ENC_MTOM);
         soap_set_mime(soap, boundary, start);
+        /* Parts are handed to gSOAP as streams read from memory: gSOAP then writes them without
+         * first searching every byte offset of every part for the boundary (the boundary holds
+         * 128 random bits). */
+        soap->fmimereadopen = wire_part_open;
+        soap->fmimeread = wire_part_read;
+        soap->fmimereadclose = wire_part_close;
         for (size_t i = 0; i < o->nparts; i++) {
             const cg_out_part *p = &o->parts[i];
             char *id = soap_malloc(soap, strlen(p->content_id) + 3);
@@ -277,8 +316,12 @@ int cg_wire_send(struct soap *soap, const cg_wire_out *o, const char *url, const
             memcpy(id + 1, p->content_id, strlen(p->content_id));
             id[strlen(p->content_id) + 1] = '>';
             id[strlen(p->content_id) + 2] = '\0';
-            if (soap_set_mime_attachment(soap, (char *)(uintptr_t)p->data, p->len,
-                                         SOAP_MIME_BINARY, p->content_type, id, NULL, NULL))
+            wire_part_src *src = soap_malloc(soap, sizeof(*src));
+            src->data = p->data;
+            src->len = p->len;
+            src->off = 0;
+            if (soap_set_mime_attachment(soap, (char *)src, p->len, SOAP_MIME_BINARY,
+                                         p->content_type, id, NULL, NULL))
                 return soap->error;
         }
     }
