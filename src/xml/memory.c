@@ -127,17 +127,21 @@ refill(cache *tc, unsigned c)
 {
     pthread_mutex_lock(&shared_lock);
     batch *b = shared[c];
+    free_block *head = NULL;
     if (b) {
+        /* the record goes back to the spare list at once: another thread may reuse it as
+         * soon as the lock is released, so its head is read here */
+        head = b->head;
         shared[c] = b->next;
         b->next = spare_batches;
         spare_batches = b;
     }
     pthread_mutex_unlock(&shared_lock);
-    if (b) {
+    if (head) {
         unsigned n = 0;
-        for (free_block *f = b->head; f; f = f->next)
+        for (free_block *f = head; f; f = f->next)
             n++;
-        tc->list[c] = b->head;
+        tc->list[c] = head;
         tc->count[c] = n;
         free_block *f = tc->list[c];
         tc->list[c] = f->next;
@@ -263,6 +267,33 @@ mem_strdup(const char *s)
     if (p)
         memcpy(p, s, n);
     return p;
+}
+
+void
+cg_xml_memory_release(void)
+{
+    cache *tc = tcache;
+    if (tc == NULL)
+        return;
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        if (tc->list[c] == NULL)
+            continue;
+        /* the whole list as one batch: no walk here; the thread that takes it counts it */
+        pthread_mutex_lock(&shared_lock);
+        batch *b = spare_batches;
+        if (b)
+            spare_batches = b->next;
+        pthread_mutex_unlock(&shared_lock);
+        if (b == NULL)
+            b = cg_xmalloc(sizeof *b);
+        b->head = tc->list[c];
+        tc->list[c] = NULL;
+        tc->count[c] = 0;
+        pthread_mutex_lock(&shared_lock);
+        b->next = shared[c];
+        shared[c] = b;
+        pthread_mutex_unlock(&shared_lock);
+    }
 }
 
 int

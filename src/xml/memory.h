@@ -13,6 +13,11 @@
  * library's allocator, which valgrind and the sanitizers see into. Returns 1 when installed. */
 int cg_xml_memory_install(void);
 
+/* Hands the calling thread's free blocks to every thread. For a thread that has just freed a
+ * large working set (a validation) and may not need it again soon: kept on its own lists, the
+ * blocks would be memory no other thread can use. Cheap: no block is visited. */
+void cg_xml_memory_release(void);
+
 typedef struct cg_xml_memory_stats {
     size_t chunks; /* 256 KiB chunks taken from the system so far */
 } cg_xml_memory_stats;

@@ -1,6 +1,6 @@
 /* Tests src/xml/memory.c: libxml2's allocator keeps contents across realloc between size
  * classes, serves large blocks, and lets memory freed on another thread be used again rather
- * than growing without bound. */
+ * than growing without bound, also when a thread releases its lists to the others. */
 #include <libxml/globals.h>
 #include <libxml/xmlmemory.h>
 #include <pthread.h>
@@ -112,6 +112,85 @@ test_cross_thread_frees_circulate(void)
     free(h.blocks);
 }
 
+#define RELEASED 3000 /* fewer than a thread keeps on its own lists */
+
+static void *
+allocate_released(void *arg)
+{
+    size_t *chunks = arg;
+    cg_xml_memory_stats before, after;
+    void **blocks = cg_xcalloc(RELEASED, sizeof(void *));
+    cg_xml_memory_stats_get(&before);
+    for (size_t i = 0; i < RELEASED; i++)
+        blocks[i] = xmlMalloc(64);
+    cg_xml_memory_stats_get(&after);
+    *chunks = after.chunks - before.chunks;
+    for (size_t i = 0; i < RELEASED; i++)
+        xmlFree(blocks[i]);
+    free(blocks);
+    return NULL;
+}
+
+static void
+test_release_hands_blocks_over(void)
+{
+    if (!installed())
+        return;
+    /* blocks this thread freed stay on its lists until it releases them; then another thread
+     * allocates them instead of cutting new chunks */
+    void **blocks = cg_xcalloc(RELEASED, sizeof(void *));
+    for (size_t i = 0; i < RELEASED; i++)
+        blocks[i] = xmlMalloc(64);
+    for (size_t i = 0; i < RELEASED; i++)
+        xmlFree(blocks[i]);
+    free(blocks);
+    cg_xml_memory_release();
+    size_t chunks = 99;
+    pthread_t t;
+    pthread_create(&t, NULL, allocate_released, &chunks);
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(chunks, 0);
+}
+
+#define CHURN_THREADS 4
+#define CHURN_ROUNDS 300
+#define CHURN_BLOCKS 500
+
+static void *
+churn(void *arg)
+{
+    int *bad = arg;
+    unsigned char *blocks[CHURN_BLOCKS];
+    for (int round = 0; round < CHURN_ROUNDS; round++) {
+        for (size_t i = 0; i < CHURN_BLOCKS; i++) {
+            blocks[i] = xmlMalloc(16 + (i % 8) * 16);
+            memset(blocks[i], (int)(i & 0xff), 16 + (i % 8) * 16);
+        }
+        for (size_t i = 0; i < CHURN_BLOCKS; i++) {
+            for (size_t k = 0; k < 16 + (i % 8) * 16; k++)
+                if (blocks[i][k] != (unsigned char)(i & 0xff))
+                    *bad = 1;
+            xmlFree(blocks[i]);
+        }
+        cg_xml_memory_release();
+    }
+    return NULL;
+}
+
+static void
+test_release_under_contention(void)
+{
+    /* threads releasing their lists while others take them: no block handed out twice */
+    pthread_t t[CHURN_THREADS];
+    int bad[CHURN_THREADS] = {0};
+    for (int i = 0; i < CHURN_THREADS; i++)
+        pthread_create(&t[i], NULL, churn, &bad[i]);
+    for (int i = 0; i < CHURN_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        CU_ASSERT_EQUAL(bad[i], 0);
+    }
+}
+
 void
 cg_test_register_memory(void)
 {
@@ -119,4 +198,7 @@ cg_test_register_memory(void)
     CU_add_test(s, "every size class, large blocks, realloc keeps contents", test_sizes_and_realloc);
     CU_add_test(s, "a freed block is reused for its size class", test_blocks_are_reused);
     CU_add_test(s, "blocks freed by another thread circulate back", test_cross_thread_frees_circulate);
+    CU_add_test(s, "released blocks go to the next thread that allocates", test_release_hands_blocks_over);
+    CU_add_test(s, "releasing while other threads allocate hands no block out twice",
+                test_release_under_contention);
 }
