@@ -8,7 +8,7 @@
 static void config_defaults(cg_gateway_config *c)
 {
     c->listen = "127.0.0.1:8080";
-    c->threads = 0; /* 4 x cores, at least 8 (gateway.c) */
+    c->threads = 0; /* 12 x cores, at least 24 (gateway.c) */
     c->max_connections = 256;
     c->allow_plain_http = 0;
     c->access_log = "stderr";
@@ -102,7 +102,8 @@ static int config_read(cg_gateway_config *c, cg_err *err)
         (rc = cg_conf_uint(f, "store.readers", 1, 256, &c->store_readers, err)) ||
         (rc = cg_conf_uint(f, "store.commit_batch", 1, 4096, &c->commit_batch, err)) ||
         (rc = cg_conf_bool(f, "registry.check_patients", &c->check_patients, err)) ||
-        (rc = cg_conf_uint(f, "repository.registry_timeout", 1, 600, &c->registry_timeout, err)))
+        (rc = cg_conf_uint(f, "repository.registry_timeout", 1, 600, &c->registry_timeout, err)) ||
+        (rc = cg_conf_uint(f, "repository.validation_threads", 0, 1024, &c->validation_threads, err)))
         return rc;
     if (policy) {
         if (strcmp(policy, "reject") == 0)
@@ -203,8 +204,11 @@ void cg_gateway_config_print(const cg_gateway_config *c, void *file)
             c->store_readers, c->commit_batch);
     fprintf(out, "[registry]\ncheck_patients = %s\nhome_community_id = %s\n\n",
             c->check_patients ? "true" : "false", S(c->home_community_id));
-    fprintf(out, "[repository]\nid = %s\ncontent_validation = %s\nprofile = %s\nprofile_dir = %s\n",
-            S(c->repository_id), policy[c->content_policy], S(c->profile), S(c->profile_dir));
+    fprintf(out,
+            "[repository]\nid = %s\ncontent_validation = %s\nprofile = %s\nprofile_dir = %s\n"
+            "validation_threads = %u\n",
+            S(c->repository_id), policy[c->content_policy], S(c->profile), S(c->profile_dir),
+            c->validation_threads);
     fprintf(out,
             "registry_url = %s\nregistry_timeout = %u\nregistry_tls_certificate = %s\n"
             "registry_tls_key = %s\nregistry_tls_ca = %s\n",

@@ -48,6 +48,7 @@ typedef struct cg_gateway_config {
     const char *profile_dir;
     const char *registry_url; /* NULL: the local registry; else ITI-41 registers there (ITI-42) */
     unsigned registry_timeout; /* seconds */
+    unsigned validation_threads; /* documents validated at once (0: one per core) */
     const char *registry_tls_cert, *registry_tls_key, *registry_tls_ca;
     /* the parsed file and overrides; strings above point into it */
     cg_conf conf;

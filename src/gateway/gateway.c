@@ -168,12 +168,24 @@ static unsigned gateway_threads(unsigned configured)
 {
     if (configured)
         return configured;
-    /* Workers wait on the disk (a submission waits for its group commit): more of them than
-     * cores lets one fsync carry several submissions. Idle keep-alive connections do not hold
-     * a worker, so this does not bound the number of clients. */
+    /* Workers mostly wait on the disk (a submission waits for its group commit): one commit
+     * carries as many submissions as workers are waiting, so many more workers than cores keep
+     * the single writer's fsyncs full. Validation, the CPU-heavy part, has its own smaller
+     * limit (repository.validation_threads). Idle keep-alive connections do not hold a worker,
+     * so this does not bound the number of clients. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = cores > 0 ? (unsigned)cores * 4 : 8;
-    return n < 8 ? 8 : n;
+    unsigned n = cores > 0 ? (unsigned)cores * 12 : 24;
+    return n < 24 ? 24 : n;
+}
+
+/* Validation is CPU work: more validations at once than cores only adds the memory of each
+ * parsed document and its Schematron working set. */
+static unsigned gateway_validation_threads(const cg_gateway_config *cfg)
+{
+    if (cfg->validation_threads)
+        return cfg->validation_threads;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (unsigned)cores : 1;
 }
 
 int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
@@ -300,7 +312,8 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
                                    .profile = gw->profile,
                                    .profile_missing_reason = gw->profile_missing,
                                    .max_document = cfg->max_attachment,
-                                   .max_depth = cfg->max_xml_depth};
+                                   .max_depth = cfg->max_xml_depth,
+                                   .validation_slots = gateway_validation_threads(cfg)};
     gw->repository = cg_repository_new(gw->store, &rp_cfg);
     gw->xds.registry = gw->registry;
     gw->xds.repository = gw->repository;

@@ -1,6 +1,7 @@
 /* repository: the XDS Document Repository's half of ITI-41 and ITI-43 (see repository.h). */
 #include "repository/repository.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "util/alloc.h"
 #include "validate/validator.h"
+#include "xml/memory.h"
 
 /* ITI TF-3 Table 4.2.4.1-2 codes only the repository uses: too much activity to take the
  * request now; one uniqueId on more than one document of a submission. */
@@ -18,6 +20,11 @@ struct cg_repository {
     cg_store *store;
     cg_repository_config cfg;
     char *repository_id;
+    /* Validation slots: a validation is CPU and memory (the parsed document, the Schematron's
+     * working set); workers beyond cfg.validation_slots wait here holding only the bytes. */
+    pthread_mutex_t slot_lock;
+    pthread_cond_t slot_free;
+    unsigned slots_busy;
 };
 
 cg_repository *cg_repository_new(cg_store *store, const cg_repository_config *cfg)
@@ -29,6 +36,8 @@ cg_repository *cg_repository_new(cg_store *store, const cg_repository_config *cf
     repo->cfg.repository_id = repo->repository_id;
     if (repo->cfg.findings_in_context == 0)
         repo->cfg.findings_in_context = 3;
+    pthread_mutex_init(&repo->slot_lock, NULL);
+    pthread_cond_init(&repo->slot_free, NULL);
     return repo;
 }
 
@@ -36,6 +45,8 @@ void cg_repository_free(cg_repository *repo)
 {
     if (!repo)
         return;
+    pthread_cond_destroy(&repo->slot_free);
+    pthread_mutex_destroy(&repo->slot_lock);
     free(repo->repository_id);
     free(repo);
 }
@@ -48,6 +59,27 @@ const char *cg_repository_id(const cg_repository *repo)
 static const char *entry_name(const cg_ebrim_object *e)
 {
     return e->id ? e->id : "(no id)";
+}
+
+static void slot_take(cg_repository *repo)
+{
+    if (repo->cfg.validation_slots == 0)
+        return;
+    pthread_mutex_lock(&repo->slot_lock);
+    while (repo->slots_busy >= repo->cfg.validation_slots)
+        pthread_cond_wait(&repo->slot_free, &repo->slot_lock);
+    repo->slots_busy++;
+    pthread_mutex_unlock(&repo->slot_lock);
+}
+
+static void slot_give(cg_repository *repo)
+{
+    if (repo->cfg.validation_slots == 0)
+        return;
+    pthread_mutex_lock(&repo->slot_lock);
+    repo->slots_busy--;
+    pthread_cond_signal(&repo->slot_free);
+    pthread_mutex_unlock(&repo->slot_lock);
 }
 
 /* The first validation findings of a document, as one codeContext. */
@@ -67,7 +99,10 @@ static void repository_validate(cg_repository *repo, const cg_ebrim_object *entr
     cg_report_init(&report, entry_name(entry));
     cg_err err;
     cg_err_init(&err);
+    slot_take(repo);
     int rc = cg_validate_memory(&o, (const char *)doc->data, doc->len, &report, &err);
+    slot_give(repo);
+    cg_xml_memory_release(); /* the next validation may well run in another worker */
     size_t nerr = rc == CG_OK ? cg_report_count(&report, CG_SEV_ERROR) : 0;
     if (rc != CG_OK) {
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, entry->id,

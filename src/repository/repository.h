@@ -30,6 +30,7 @@ typedef struct cg_repository_config {
     size_t max_document;        /* bytes of one document */
     unsigned max_depth;         /* XML nesting of a validated document */
     unsigned findings_in_context; /* validation findings quoted in codeContext (default 3) */
+    unsigned validation_slots;    /* documents validated at once; more wait (0: no limit) */
 } cg_repository_config;
 
 typedef struct cg_repository cg_repository;

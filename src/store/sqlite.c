@@ -1230,7 +1230,7 @@ sq_open(void **out, const cg_store_config *cfg, cg_err *err)
                    "PRAGMA synchronous = FULL;"
                    "PRAGMA foreign_keys = ON;"
                    "PRAGMA journal_size_limit = 67108864;"
-                   "PRAGMA cache_size = -32768;"
+                   "PRAGMA cache_size = -8192;"
                    /* the statement journals of the per-submission savepoints: memory, not a
                     * file created and unlinked in /var/tmp at every commit (durability is the
                     * WAL's, not theirs) */
