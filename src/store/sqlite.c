@@ -262,6 +262,7 @@ typedef struct sq_store {
     sqlite3_stmt *wst[W_COUNT];
     atomic_long fail_after;
     int wal_frames; /* writer thread only (set by the WAL hook during COMMIT) */
+    int64_t tally[TALLY_COUNT]; /* writer: the batch's new rows, counted once before COMMIT */
     pthread_mutex_t rlock;
     reader *idle;
     unsigned nidle, readers;
@@ -630,15 +631,25 @@ put_document(sq_store *s, const cg_store_document *d, cg_store_conflicts *confli
     return CG_OK;
 }
 
+/* Counts a job's new rows into its batch's tallies: written by one statement per tally at the
+ * batch's COMMIT (write_tallies), not by several per job. A job adds them only once it cannot
+ * be refused any more; a batch that fails is rolled back whole, its tallies with it. */
+static void
+add_tallies(sq_store *s, const int64_t *tally)
+{
+    for (int i = 1; i < TALLY_COUNT; i++)
+        s->tally[i] += tally[i];
+}
+
 static int
-add_tallies(sq_store *s, const int64_t *tally, cg_err *err)
+write_tallies(sq_store *s, cg_err *err)
 {
     for (int i = 1; i < TALLY_COUNT; i++) {
-        if (tally[i] == 0)
+        if (s->tally[i] == 0)
             continue;
         binder b = {s->wst[W_TALLY], SQLITE_OK};
         b_text(&b, 1, tally_names[i]);
-        b_int(&b, 2, tally[i]);
+        b_int(&b, 2, s->tally[i]);
         if (b.rc != SQLITE_OK)
             return w_bindfail(s, W_TALLY, b.rc, err);
         int rc = w_exec(s, W_TALLY, err);
@@ -673,7 +684,8 @@ put_submission(sq_store *s, const cg_store_submission *sub, cg_store_conflicts *
     }
     if (conflicts->count > 0)
         return CG_EINVAL;
-    return add_tallies(s, tally, err);
+    add_tallies(s, tally);
+    return CG_OK;
 }
 
 /* Ends the savepoint a job ran in: released when rc is CG_OK, rolled back to (the job alone
@@ -757,7 +769,8 @@ settle_pending(sq_store *s, int op, const cg_store_document *docs, size_t ndocs,
         else
             add_conflict(conflicts, &cap, CG_CONFLICT_MISSING, docs[i].unique_id, 0, NULL);
     }
-    return add_tallies(s, tally, err);
+    add_tallies(s, tally);
+    return CG_OK;
 }
 
 static int
@@ -789,13 +802,15 @@ sq_apply_patient(void *be, const char *patient_id, cg_err *err)
         return CG_OK; /* already known */
     int64_t tally[TALLY_COUNT] = {0};
     tally[TALLY_PATIENTS] = 1;
-    return add_tallies(s, tally, err) == CG_OK ? CG_OK : CG_EIO;
+    add_tallies(s, tally);
+    return CG_OK;
 }
 
 static int
 sq_begin(void *be, cg_err *err)
 {
     sq_store *s = be;
+    memset(s->tally, 0, sizeof s->tally);
     return w_exec(s, W_BEGIN, err) == CG_OK ? CG_OK : CG_EIO;
 }
 
@@ -803,6 +818,8 @@ static int
 sq_commit(void *be, cg_err *err)
 {
     sq_store *s = be;
+    if (write_tallies(s, err) != CG_OK)
+        return CG_EIO;
     return w_exec(s, W_COMMIT, err) == CG_OK ? CG_OK : CG_EIO;
 }
 
