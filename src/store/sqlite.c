@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -502,6 +503,16 @@ insert_object(sq_store *s, const cg_store_object *o, cg_err *err)
     return CG_OK;
 }
 
+/* A DocumentEntry whose uniqueId is registered by another DocumentEntry with the same hash is
+ * the same document submitted again (ITI TF-3 4.2.1.4: only a different hash is an error,
+ * XDSNonIdenticalHash); a registry keeps both entries. */
+static int
+resubmission(const cg_store_object *o, int existing_kind, const char *existing_hash)
+{
+    return o->kind == CG_OBJ_DOCUMENT_ENTRY && existing_kind == CG_OBJ_DOCUMENT_ENTRY && o->hash &&
+           existing_hash && strcasecmp(o->hash, existing_hash) == 0;
+}
+
 /* Checks and inserts one object: CG_OK (inserted or a conflict recorded) or a CG error. */
 static int
 put_object(sq_store *s, const cg_store_object *o, cg_store_conflicts *conflicts, size_t *cap,
@@ -525,7 +536,10 @@ put_object(sq_store *s, const cg_store_object *o, cg_store_conflicts *conflicts,
         if (b.rc != SQLITE_OK)
             return w_bindfail(s, W_FIND_UNIQUE_ID, b.rc, err);
         int rc = w_step(s, W_FIND_UNIQUE_ID, err);
-        if (rc == SQLITE_ROW) {
+        if (rc == SQLITE_ROW && resubmission(o, sqlite3_column_int(st, 0),
+                                             (const char *)sqlite3_column_text(st, 1))) {
+            sqlite3_reset(st); /* the same document again, in a new DocumentEntry: accepted */
+        } else if (rc == SQLITE_ROW) {
             int existing = sqlite3_column_int(st, 0);
             add_conflict(conflicts, cap, CG_CONFLICT_UNIQUE_ID, o->unique_id, existing,
                          existing == CG_OBJ_DOCUMENT_ENTRY
@@ -547,6 +561,7 @@ put_object(sq_store *s, const cg_store_object *o, cg_store_conflicts *conflicts,
 
 /* Whether a document's uniqueId is free in its repository: 0 free (a stale pending document
  * in the way was deleted), 1 taken (a conflict recorded, unless its DocumentEntry's already is),
+ * 2 the same bytes are stored already (a submission's resubmitted document: nothing to store),
  * < 0 a CG error. owner: the attempt putting pending documents, NULL for a submission. */
 static int
 document_slot(sq_store *s, const cg_store_document *d, const char *owner,
@@ -567,6 +582,11 @@ document_slot(sq_store *s, const cg_store_document *d, const char *owner,
     int64_t since = sqlite3_column_int64(st, 2);
     const char *holder = (const char *)sqlite3_column_text(st, 3);
     int same_owner = pending && owner && holder && strcmp(owner, holder) == 0;
+    const char *stored_hash = (const char *)sqlite3_column_text(st, 0);
+    if (!pending && owner == NULL && stored_hash && strcasecmp(stored_hash, d->hash) == 0) {
+        sqlite3_reset(st);
+        return 2;
+    }
     if (pending && !same_owner && s->pending_max_age_s > 0 && since < now - s->pending_max_age_s) {
         /* left by an attempt that never finished (a crash): it gives way */
         sqlite3_reset(st);
@@ -624,7 +644,7 @@ put_document(sq_store *s, const cg_store_document *d, cg_store_conflicts *confli
     assert(d->len == 0 || d->data);
     int rc = document_slot(s, d, NULL, conflicts, cap, (int64_t)time(NULL), err);
     if (rc != 0)
-        return rc < 0 ? rc : CG_OK;
+        return rc < 0 ? rc : CG_OK; /* taken (a conflict) or stored already (nothing to do) */
     if ((rc = insert_document(s, d, NULL, 0, err)) != CG_OK)
         return rc;
     tally[TALLY_DOCUMENTS]++;
