@@ -194,11 +194,8 @@ int cg_repository_accept(cg_repository *repo, cg_ebrim_submission *sub,
             cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_METADATA_ERROR, entry->id,
                            "DocumentEntry %s: size %s does not match the document's %s bytes",
                            entry_name(entry), size, size_text);
-        const char *repo_id = cg_ebrim_slot_value(entry, "repositoryUniqueId");
-        if (repo_id && strcmp(repo_id, repo->repository_id) != 0)
-            cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_METADATA_ERROR, entry->id,
-                           "DocumentEntry %s: repositoryUniqueId %s is not this repository (%s)",
-                           entry_name(entry), repo_id, repo->repository_id);
+        /* a repositoryUniqueId the source supplied is replaced by ours, not refused: the
+         * repository "shall add or replace" it (ITI TF-2b 3.41.4.1.3; NIST 12344) */
         if (repo->cfg.policy != CG_CONTENT_OFF && entry->mime_type &&
             (strcmp(entry->mime_type, "text/xml") == 0 ||
              strcmp(entry->mime_type, "application/xml") == 0))

@@ -372,8 +372,14 @@ test_other_repository(void)
     env_open(&e, CG_CONTENT_OFF);
     run r;
     accept_run(&r, &e, add_slot(pnr(), "repositoryUniqueId", "1.9.9.9"), &cda_doc, 1);
-    const char *parts[] = {"Document01", "1.9.9.9", REPO_ID, NULL};
-    expect_refused(&r, CG_XDS_REPOSITORY_METADATA_ERROR, parts);
+    CU_ASSERT_EQUAL(r.rc, CG_OK);
+    CU_ASSERT_EQUAL(r.errs.count, 0);
+    CU_ASSERT_EQUAL(r.nout, 1);
+    const cg_ebrim_object *de = cg_ebrim_find(&r.sub, "Document01");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(de);
+    const char *v = cg_ebrim_slot_value(de, "repositoryUniqueId");
+    CU_ASSERT(v && strcmp(v, REPO_ID) == 0);
+    CU_ASSERT_EQUAL(cg_ebrim_slot_count(de->node, "repositoryUniqueId"), 1);
     run_done(&r);
     env_close(&e);
 }
@@ -507,7 +513,8 @@ cg_test_register_repository(void)
     CU_add_test(s, "a Document sent twice: XDSRepositoryMetadataError", test_document_twice);
     CU_add_test(s, "a supplied hash that differs, both quoted", test_hash_mismatch);
     CU_add_test(s, "a supplied size that differs, both quoted", test_size_mismatch);
-    CU_add_test(s, "another repository's repositoryUniqueId", test_other_repository);
+    CU_add_test(s, "another repository's repositoryUniqueId is replaced by ours",
+                test_other_repository);
     CU_add_test(s, "an On-Demand DocumentEntry", test_on_demand_entry);
     CU_add_test(s, "content policy reject, no profile: InvalidDocumentContent",
                 test_content_reject);
