@@ -1,9 +1,10 @@
 /* Tests src/repository/repository.c: cg_repository_accept on ITI-41 submissions parsed from
  * tests/fixtures/xds/pnr.xml against a real store: a matching document gets its hash, size and
- * repositoryUniqueId slots and one store document; each refusal (missing document, document
- * without entry, document twice, hash/size/repository mismatch, On-Demand entry) has its IHE
- * code and a message naming the values; the content policy (reject, warn, off) with no profile
- * installed; cg_repository_get after a registry submit, and for an unknown id. */
+ * repositoryUniqueId slots (a supplied repositoryUniqueId replaced) and one store document; each
+ * refusal (missing document, document without entry, document twice, hash/size mismatch,
+ * On-Demand entry) has its IHE code and a message naming the values; the content policy
+ * (reject, warn, off) with no profile installed; cg_repository_get after a registry submit, and
+ * for an unknown id. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
