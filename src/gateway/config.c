@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/id.h"
+
 static void config_defaults(cg_gateway_config *c)
 {
     c->listen = "127.0.0.1:8080";
@@ -31,6 +33,8 @@ static void config_defaults(cg_gateway_config *c)
     c->store_readers = 8;
     c->commit_batch = 64;
     c->check_patients = 1;
+    c->max_query_results = 1000;
+    c->multi_patient_queries = 0;
     c->content_policy = CG_CONTENT_REJECT;
     c->profile = "ccda-r2.1";
     c->registry_timeout = 30;
@@ -102,6 +106,8 @@ static int config_read(cg_gateway_config *c, cg_err *err)
         (rc = cg_conf_uint(f, "store.readers", 1, 256, &c->store_readers, err)) ||
         (rc = cg_conf_uint(f, "store.commit_batch", 1, 4096, &c->commit_batch, err)) ||
         (rc = cg_conf_bool(f, "registry.check_patients", &c->check_patients, err)) ||
+        (rc = cg_conf_uint(f, "registry.max_query_results", 1, 1000000, &c->max_query_results, err)) ||
+        (rc = cg_conf_bool(f, "registry.multi_patient_queries", &c->multi_patient_queries, err)) ||
         (rc = cg_conf_uint(f, "repository.registry_timeout", 1, 600, &c->registry_timeout, err)) ||
         (rc = cg_conf_uint(f, "repository.validation_threads", 0, 1024, &c->validation_threads, err)))
         return rc;
@@ -202,8 +208,11 @@ void cg_gateway_config_print(const cg_gateway_config *c, void *file)
             c->tls13_only ? "true" : "false");
     fprintf(out, "[store]\ndata_dir = %s\nreaders = %u\ncommit_batch = %u\n\n", S(c->data_dir),
             c->store_readers, c->commit_batch);
-    fprintf(out, "[registry]\ncheck_patients = %s\nhome_community_id = %s\n\n",
-            c->check_patients ? "true" : "false", S(c->home_community_id));
+    fprintf(out,
+            "[registry]\ncheck_patients = %s\nhome_community_id = %s\nmax_query_results = %u\n"
+            "multi_patient_queries = %s\n\n",
+            c->check_patients ? "true" : "false", S(c->home_community_id), c->max_query_results,
+            c->multi_patient_queries ? "true" : "false");
     fprintf(out,
             "[repository]\nid = %s\ncontent_validation = %s\nprofile = %s\nprofile_dir = %s\n"
             "validation_threads = %u\n",

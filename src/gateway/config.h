@@ -41,6 +41,8 @@ typedef struct cg_gateway_config {
     /* [registry] */
     int check_patients;
     const char *home_community_id;
+    unsigned max_query_results; /* stored queries: more is XDSTooManyResults */
+    int multi_patient_queries;  /* ITI-51 FindDocuments/FindFoldersForMultiplePatients */
     /* [repository] */
     const char *repository_id; /* NULL: the one kept in the data directory (made at first start) */
     cg_content_policy content_policy;

@@ -11,6 +11,7 @@
 #include "registry/registry.h"
 #include "repository/repository.h"
 #include "store/store.h"
+#include "svc/query.h"
 #include "svc/xds.h"
 #include "transport/server.h"
 #include "util/alloc.h"
@@ -35,7 +36,7 @@ struct cg_gateway {
     cg_repository *repository;
     cg_xds_forward *forward; /* ITI-42 to the remote registry, NULL without one */
     cg_xds xds;
-    cg_route routes[4];
+    cg_route routes[5];
     cg_server_wsdl wsdl[2];
     cg_server *server;
     FILE *access_log;
@@ -206,8 +207,10 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
                                CG_NS_XDSB, "RetrieveDocumentSetRequest"};
     gw->routes[2] = (cg_route){cfg->registry_path, CG_ACTION_ITI42, cg_svc_iti42, &gw->xds,
                                CG_NS_LCM, "SubmitObjectsRequest"};
+    gw->routes[3] = (cg_route){cfg->registry_path, CG_ACTION_ITI18, cg_svc_iti18, &gw->xds,
+                               CG_NS_QUERY, "AdhocQueryRequest"};
     /* With a remote registry this node is a repository only: no registry endpoint. */
-    size_t nroutes = cfg->registry_url ? 2 : 3;
+    size_t nroutes = cfg->registry_url ? 2 : 4;
     unsigned threads = gateway_threads(cfg->threads);
     if (cfg->registry_url) {
         cg_xds_forward_config fc = {.url = cfg->registry_url,
@@ -263,7 +266,7 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     gw->wsdl[1] = (cg_server_wsdl){cfg->registry_path, "registry.wsdl"};
     sv.wsdl_dir = gateway_wsdl_dir();
     sv.wsdl_map = gw->wsdl;
-    sv.nwsdl = nroutes == 3 ? 2 : 1;
+    sv.nwsdl = nroutes > 2 ? 2 : 1;
     sv.health = gateway_health;
     sv.health_ctx = gw;
     sv.on_request = gateway_log;
@@ -305,6 +308,8 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
         cg_registry_config_default(&rc_cfg);
         rc_cfg.check_patients = cfg->check_patients;
         rc_cfg.home_community_id = cfg->home_community_id;
+        rc_cfg.max_query_results = cfg->max_query_results;
+        rc_cfg.multi_patient_queries = cfg->multi_patient_queries;
         gw->registry = cg_registry_new(gw->store, &rc_cfg);
     }
     cg_repository_config rp_cfg = {.repository_id = gw->repository_id,
@@ -358,7 +363,7 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
         fprintf(out, "cdagate: ITI-41 metadata is registered at %s (ITI-42, timeout %us)\n",
                 c->registry_url, c->registry_timeout);
     } else {
-        fprintf(out, "cdagate: repository %s (ITI-41, ITI-43), registry %s (ITI-42)\n",
+        fprintf(out, "cdagate: repository %s (ITI-41, ITI-43), registry %s (ITI-42, ITI-18)\n",
                 c->repository_path, c->registry_path);
     }
     fprintf(out, "cdagate: repositoryUniqueId %s\n", gw->repository_id);

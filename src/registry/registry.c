@@ -19,6 +19,7 @@ struct cg_registry {
     cg_store *store;
     int check_patients;
     char *home_community_id;
+    cg_registry_config cfg; /* home_community_id pointing at ours */
 };
 
 void
@@ -26,6 +27,7 @@ cg_registry_config_default(cg_registry_config *out)
 {
     memset(out, 0, sizeof(*out));
     out->check_patients = 1;
+    out->max_query_results = 1000;
 }
 
 cg_registry *
@@ -41,7 +43,21 @@ cg_registry_new(cg_store *store, const cg_registry_config *cfg)
     reg->store = store;
     reg->check_patients = cfg->check_patients;
     reg->home_community_id = cfg->home_community_id ? cg_xstrdup(cfg->home_community_id) : NULL;
+    reg->cfg = *cfg;
+    reg->cfg.home_community_id = reg->home_community_id;
     return reg;
+}
+
+cg_store *
+cg_registry_store(const cg_registry *reg)
+{
+    return reg->store;
+}
+
+const cg_registry_config *
+cg_registry_config_of(const cg_registry *reg)
+{
+    return &reg->cfg;
 }
 
 void

@@ -15,9 +15,11 @@
 typedef struct cg_registry_config {
     int check_patients;            /* refuse unknown patient ids (XDSUnknownPatientId); default on */
     const char *home_community_id; /* urn:oid:..., NULL when not configured */
+    size_t max_query_results;      /* stored queries: more objects is XDSTooManyResults (1000) */
+    int multi_patient_queries;     /* ITI-51's two stored queries answered; default off */
 } cg_registry_config;
 
-/* check_patients on, no homeCommunityId. */
+/* check_patients on, no homeCommunityId, 1000 query results, ITI-51 off. */
 void cg_registry_config_default(cg_registry_config *out);
 
 typedef struct cg_registry cg_registry;
@@ -26,6 +28,9 @@ typedef struct cg_registry cg_registry;
  * read-only after creation and may be shared by threads. */
 cg_registry *cg_registry_new(cg_store *store, const cg_registry_config *cfg);
 void cg_registry_free(cg_registry *reg);
+/* What the registry was made with (for its stored queries, registry/query). */
+cg_store *cg_registry_store(const cg_registry *reg);
+const cg_registry_config *cg_registry_config_of(const cg_registry *reg);
 
 /* Checks every rule, reporting every failure found (not just the first) into errs. When errs
  * holds no error afterwards, amends the tree (entryUUIDs, status Approved, references resolved)

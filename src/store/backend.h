@@ -41,6 +41,9 @@ typedef struct cg_store_backend {
     int (*object_xml)(void *be, const char *uuid, char **out, size_t *len, cg_err *err);
     int (*patient_known)(void *be, const char *patient_id, int *out, cg_err *err);
     int (*patient_list)(void *be, cg_store_patient_fn fn, void *ctx, cg_err *err);
+    /* Stored queries (see cg_store_find). */
+    int (*find)(void *be, const cg_store_filter *filter, size_t limit, int with_xml,
+                cg_store_rows *out, cg_err *err);
     /* Fills the persistent counts and schema_version; store.c adds its own counters. */
     int (*stats)(void *be, cg_store_stats *out, cg_err *err);
 } cg_store_backend;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "store/backend.h"
+#include "store/sqlite_int.h"
 #include "util/alloc.h"
 #include "util/fs.h"
 
@@ -1045,6 +1046,21 @@ sq_patient_known(void *be, const char *patient_id, int *out, cg_err *err)
     return rc;
 }
 
+/* The pool's connections lent to sqlite_query.c (see sqlite_int.h). */
+sqlite3 *
+cg_sq_reader_get(void *be, void **handle, cg_err *err)
+{
+    reader *r = reader_get(be, err);
+    *handle = r;
+    return r ? r->db : NULL;
+}
+
+void
+cg_sq_reader_put(void *be, void *handle)
+{
+    reader_put(be, handle);
+}
+
 static int
 sq_patient_list(void *be, cg_store_patient_fn fn, void *ctx, cg_err *err)
 {
@@ -1329,5 +1345,6 @@ const cg_store_backend cg_store_sqlite_backend = {
     .object_xml = sq_object_xml,
     .patient_known = sq_patient_known,
     .patient_list = sq_patient_list,
+    .find = cg_sq_find,
     .stats = sq_stats,
 };

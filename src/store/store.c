@@ -396,6 +396,36 @@ cg_store_document_discard(cg_store *store, const cg_store_document *docs, size_t
 }
 
 int
+cg_store_find(cg_store *store, const cg_store_filter *filter, size_t limit, int with_xml,
+              cg_store_rows *out, cg_err *err)
+{
+    assert(store != NULL && filter != NULL && out != NULL);
+    return store->be->find(store->impl, filter, limit, with_xml, out, err);
+}
+
+void
+cg_store_rows_dispose(cg_store_rows *rows)
+{
+    if (rows == NULL)
+        return;
+    for (size_t i = 0; i < rows->count; i++) {
+        cg_store_row *r = &rows->items[i];
+        free(r->uuid);
+        free(r->lid);
+        free(r->status);
+        free(r->patient_id);
+        free(r->unique_id);
+        free(r->object_type);
+        free(r->assoc_type);
+        free(r->source);
+        free(r->target);
+        free(r->xml);
+    }
+    free(rows->items);
+    memset(rows, 0, sizeof(*rows));
+}
+
+int
 cg_store_object_xml(cg_store *store, const char *uuid, char **out, size_t *len, cg_err *err)
 {
     assert(store && uuid && out);

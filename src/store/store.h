@@ -169,6 +169,93 @@ int cg_store_document_discard(cg_store *store, const cg_store_document *docs, si
 /* A registered object's stored XML by entryUUID (CG_ENOTFOUND if none). Free with free(). */
 int cg_store_object_xml(cg_store *store, const char *uuid, char **out, size_t *len, cg_err *err);
 
+/* ---- stored-query reads (ITI-18) ------------------------------------------------------------
+ * One general primitive: the registry objects matching a filter. Every list in the filter is a
+ * set of alternatives (OR); the filter's parts are all required (AND); a part left empty (NULL or
+ * count 0) does not restrict. Values are bound, never spliced into SQL. Strings are borrowed. */
+
+/* A group of coded values of one attribute, any of which matches (OR); scheme NULL: any scheme. */
+typedef struct cg_store_code_group {
+    const char *attr; /* as in cg_store_code: classCode, eventCodeList ... */
+    const char *const *codes;
+    const char *const *schemes; /* parallel to codes; an entry may be NULL */
+    size_t n;
+} cg_store_code_group;
+
+/* A group of authorPerson patterns (SQL LIKE: % any run, _ one character), any of which matches. */
+typedef struct cg_store_pattern_group {
+    const char *const *patterns;
+    size_t n;
+} cg_store_pattern_group;
+
+/* A DTM range: from <= key < to, each bound given or not (keys from cg_store_dtm_key). An
+ * object without the time does not match a range that has a bound. */
+typedef struct cg_store_time_range {
+    int has_from, has_to;
+    int64_t from, to;
+} cg_store_time_range;
+
+typedef struct cg_store_list {
+    const char *const *v;
+    size_t n;
+} cg_store_list;
+
+enum { /* cg_store_filter.kinds: a mask of (1 << cg_obj_kind); 0 any */
+    CG_STORE_KIND_DOC = 1 << CG_OBJ_DOCUMENT_ENTRY,
+    CG_STORE_KIND_SS = 1 << CG_OBJ_SUBMISSION_SET,
+    CG_STORE_KIND_FOLDER = 1 << CG_OBJ_FOLDER,
+    CG_STORE_KIND_ASSOC = 1 << CG_OBJ_ASSOCIATION
+};
+
+typedef struct cg_store_filter {
+    unsigned kinds;
+    cg_store_list patient_ids;
+    cg_store_list uuids;
+    cg_store_list unique_ids;
+    cg_store_list lids;
+    cg_store_list statuses;
+    cg_store_list object_types;
+    cg_store_list source_ids;    /* SubmissionSet sourceId */
+    cg_store_list assoc_types;
+    cg_store_list sources;       /* Association sourceObject */
+    cg_store_list targets;       /* Association targetObject */
+    cg_store_list ends;          /* Association sourceObject or targetObject */
+    cg_store_time_range creation, service_start, service_stop, submission, last_update;
+    const cg_store_code_group *codes; /* AND of the groups */
+    size_t ncodes;
+    const cg_store_pattern_group *authors; /* AND of the groups */
+    size_t nauthors;
+    /* Objects whose stored XML holds this text (a cheap pre-filter: the caller checks). */
+    cg_store_list xml_contains;
+} cg_store_filter;
+
+/* One object found. Heap strings; see cg_store_rows_dispose. */
+typedef struct cg_store_row {
+    cg_obj_kind kind;
+    char *uuid;
+    char *lid;
+    char *status;
+    char *patient_id;  /* NULL for associations */
+    char *unique_id;   /* NULL for associations */
+    char *object_type; /* DocumentEntry type; NULL otherwise */
+    char *assoc_type, *source, *target; /* Associations */
+    char *xml;         /* the stored XML when asked for (with_xml), else NULL */
+    size_t xml_len;
+} cg_store_row;
+
+typedef struct cg_store_rows {
+    cg_store_row *items;
+    size_t count;
+    size_t cap;
+} cg_store_rows;
+
+/* Appends to out the objects matching filter, in registration order, at most limit + 1 of
+ * them (limit 0: no bound), so that a caller sees when there are more than limit. with_xml:
+ * each row carries its stored XML. CG_OK; CG_EIO when the store cannot be read. */
+int cg_store_find(cg_store *store, const cg_store_filter *filter, size_t limit, int with_xml,
+                  cg_store_rows *out, cg_err *err);
+void cg_store_rows_dispose(cg_store_rows *rows);
+
 /* Patients known to the registry (patient identity feed, `cdagate patient add`). A CX string
  * "ID^^^&OID&ISO". Adding an existing patient is not an error. */
 int cg_store_patient_add(cg_store *store, const char *patient_id, cg_err *err);

@@ -22,6 +22,7 @@ void cg_test_register_ebrim_model(void);
 void cg_test_register_registry_format(void);
 void cg_test_register_registry(void);
 void cg_test_register_store(void);
+void cg_test_register_registry_query(void);
 
 /* A fixture's path: CG_TEST_FIXTURES "/" rel; free() it. */
 char *cg_test_fixture(const char *rel);

@@ -1,0 +1,173 @@
+/* query (svc): the ITI-18 handler (see query.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "svc/query.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "ebrim/errlist.h"
+#include "ebrim/model.h"
+#include "registry/query.h"
+#include "svc/xds.h"
+
+#define MAX_SLOTS 256 /* rim:Slot elements of one AdhocQuery */
+#define MAX_SLOT_VALUES 1000
+
+static int
+is_el(xmlNodePtr n, const char *ns, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && n->ns &&
+           strcmp((const char *)n->ns->href, ns) == 0 && strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNodePtr
+child(xmlNodePtr n, const char *ns, const char *name, xmlNodePtr prev)
+{
+    for (xmlNodePtr c = prev ? prev->next : n->children; c; c = c->next)
+        if (is_el(c, ns, name))
+            return c;
+    return NULL;
+}
+
+static const char *
+attr(cg_pool *pool, xmlNodePtr n, const char *name)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+    const char *out = cg_pool_strdup(pool, (const char *)v);
+    xmlFree(v);
+    return out;
+}
+
+/* LeafClass: the objects as registered. Their stored texts (ours: each a complete element with
+ * its namespaces declared) are parsed in one go, without network or DTD, straight into the
+ * answer's tree under the RegistryObjectList (xmlParseInNodeContext: the answer's dictionary,
+ * no copy). */
+static void
+leaf_objects(const cg_request *req, xmlNodePtr list, cg_errlist *errs, const cg_query_result *res)
+{
+    if (res == NULL || res->count == 0)
+        return;
+    size_t len = 0;
+    for (size_t i = 0; i < res->count; i++)
+        len += res->items[i].xml_len;
+    char *text = cg_pool_alloc(req->pool, len + 1), *p = text;
+    for (size_t i = 0; i < res->count; i++) {
+        memcpy(p, res->items[i].xml, res->items[i].xml_len);
+        p += res->items[i].xml_len;
+    }
+    *p = '\0';
+    xmlNodePtr nodes = NULL;
+    if (len > INT_MAX ||
+        xmlParseInNodeContext(list, text, (int)len, XML_PARSE_NONET, &nodes) != XML_ERR_OK) {
+        xmlFreeNodeList(nodes);
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                       "the %zu stored objects could not be read back", res->count);
+        return;
+    }
+    xmlAddChildList(list, nodes);
+}
+
+/* The answer: status, errors, and the RegistryObjectList (empty on failure). */
+static void
+answer(const cg_request *req, cg_response *resp, const cg_xds *xds, cg_errlist *errs,
+       const cg_query_result *res, int leaf)
+{
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    cg_ebrim_pool_doc(req->pool, doc);
+    xmlNodePtr root = xmlNewDocNode(doc, NULL, (const xmlChar *)"AdhocQueryResponse", NULL);
+    xmlSetNs(root, xmlNewNs(root, (const xmlChar *)CG_NS_QUERY, (const xmlChar *)"query"));
+    xmlNsPtr rim = xmlNewNs(root, (const xmlChar *)CG_NS_RIM, (const xmlChar *)"rim");
+    xmlDocSetRootElement(doc, root);
+    xmlNodePtr list = xmlNewChild(root, rim, (const xmlChar *)"RegistryObjectList", NULL);
+    if (leaf)
+        leaf_objects(req, list, errs, res);
+    for (size_t i = 0; !leaf && res && i < res->count; i++) {
+        xmlNodePtr ref = xmlNewChild(list, rim, (const xmlChar *)"ObjectRef", NULL);
+        xmlNewProp(ref, (const xmlChar *)"id", (const xmlChar *)res->items[i].uuid);
+        if (xds->home_community_id)
+            xmlNewProp(ref, (const xmlChar *)"home", (const xmlChar *)xds->home_community_id);
+    }
+    if (errs->errors > 0) /* a failed query answers no objects */
+        for (xmlNodePtr c = list->children, next; c; c = next) {
+            next = c->next;
+            xmlUnlinkNode(c);
+            xmlFreeNode(c);
+        }
+    xmlNewProp(root, (const xmlChar *)"status", (const xmlChar *)cg_errlist_status(errs, 0));
+    cg_ebrim_write_errors(root, errs);
+    resp->action = CG_ACTION_ITI18_RESPONSE;
+    resp->body = doc;
+}
+
+int
+cg_svc_iti18(void *ctx, const cg_request *req, cg_response *resp)
+{
+    cg_xds *xds = ctx;
+    if (!is_el(req->body, CG_NS_QUERY, "AdhocQueryRequest")) {
+        cg_response_fault(resp, req->pool, CG_FAULT_SENDER, NULL,
+                          "the body of this action must be {%s}AdhocQueryRequest, not <%s>",
+                          CG_NS_QUERY, req->body ? (const char *)req->body->name : "(empty)");
+        return CG_OK;
+    }
+    cg_errlist errs;
+    cg_errlist_init(&errs, req->pool);
+    cg_query_result res = {0};
+    int leaf = 1;
+    xmlNodePtr opt = child(req->body, CG_NS_QUERY, "ResponseOption", NULL);
+    const char *rtype = opt ? attr(req->pool, opt, "returnType") : NULL;
+    xmlNodePtr q = child(req->body, CG_NS_RIM, "AdhocQuery", NULL);
+    if (rtype && strcmp(rtype, "ObjectRef") == 0) {
+        leaf = 0;
+    } else if (rtype && strcmp(rtype, "LeafClass") != 0) {
+        cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                       "returnType \"%.100s\" is not supported: use LeafClass or ObjectRef", rtype);
+        goto reply;
+    }
+    if (q == NULL) {
+        cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                       "AdhocQueryRequest has no rim:AdhocQuery");
+        goto reply;
+    }
+    cg_query_request qr = {.query_id = attr(req->pool, q, "id"), .leaf_class = leaf};
+    cg_query_param *params = NULL;
+    size_t n = 0, cap = 0;
+    for (xmlNodePtr s = child(q, CG_NS_RIM, "Slot", NULL); s; s = child(q, CG_NS_RIM, "Slot", s)) {
+        if (n == MAX_SLOTS) {
+            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_SQ_PARAM_NUMBER, NULL,
+                           "more than %d Slots in one AdhocQuery", MAX_SLOTS);
+            goto reply;
+        }
+        params = cg_pool_grow(req->pool, params, &cap, n + 1, sizeof(*params));
+        cg_query_param *p = &params[n++];
+        p->name = attr(req->pool, s, "name");
+        xmlNodePtr vl = child(s, CG_NS_RIM, "ValueList", NULL);
+        const char **vals = NULL;
+        size_t nv = 0, vcap = 0;
+        for (xmlNodePtr v = vl ? child(vl, CG_NS_RIM, "Value", NULL) : NULL; v;
+             v = child(vl, CG_NS_RIM, "Value", v)) {
+            if (nv == MAX_SLOT_VALUES) {
+                cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_SQ_PARAM_NUMBER, NULL,
+                               "Slot %s has more than %d values", p->name ? p->name : "",
+                               MAX_SLOT_VALUES);
+                goto reply;
+            }
+            vals = cg_pool_grow(req->pool, vals, &vcap, nv + 1, sizeof(*vals));
+            xmlChar *t = xmlNodeGetContent(v);
+            vals[nv++] = cg_pool_strdup(req->pool, t ? (const char *)t : "");
+            xmlFree(t);
+        }
+        p->values = vals;
+        p->nvalues = nv;
+    }
+    qr.params = params;
+    qr.nparams = n;
+    if (xds->registry == NULL) {
+        cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                       "this node is not a document registry");
+        goto reply;
+    }
+    cg_registry_query(xds->registry, &qr, req->pool, &res, &errs);
+reply:
+    answer(req, resp, xds, &errs, &res, leaf);
+    return CG_OK;
+}
