@@ -23,6 +23,7 @@
 #define CG_XDS_NON_IDENTICAL_HASH "XDSNonIdenticalHash"
 #define CG_XDS_NON_IDENTICAL_SIZE "XDSNonIdenticalSize"
 #define CG_XDS_UNRESOLVED_REFERENCE "UnresolvedReferenceException"
+#define CG_XDS_DEPRECATED_DOCUMENT "XDSRegistryDeprecatedDocumentError"
 #define CG_XDS_EXTRA_METADATA_NOT_SAVED "XDSExtraMetadataNotSaved"
 #define CG_XDS_REGISTRY_NOT_AVAILABLE "XDSRegistryNotAvailable"
 #define CG_XDS_REGISTRY_BUSY "XDSRegistryBusy"

@@ -36,7 +36,14 @@
 #define CG_UUID_FOLDER_UNIQUE_ID "urn:uuid:75df8f67-9973-4fbe-a900-df66cefecc5a"
 
 #define CG_STATUS_APPROVED "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
+#define CG_STATUS_DEPRECATED "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
 #define CG_ASSOC_HAS_MEMBER "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
+/* Document relationships (ITI TF-3 4.2.2): the new DocumentEntry is the sourceObject. */
+#define CG_ASSOC_RPLC "urn:ihe:iti:2007:AssociationType:RPLC"
+#define CG_ASSOC_APND "urn:ihe:iti:2007:AssociationType:APND"
+#define CG_ASSOC_XFRM "urn:ihe:iti:2007:AssociationType:XFRM"
+#define CG_ASSOC_XFRM_RPLC "urn:ihe:iti:2007:AssociationType:XFRM_RPLC"
+#define CG_ASSOC_SIGNS "urn:ihe:iti:2007:AssociationType:signs"
 #define CG_SEVERITY_ERROR "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"
 #define CG_SEVERITY_WARNING "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning"
 

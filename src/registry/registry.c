@@ -14,6 +14,7 @@
 #include "registry/rules.h"
 #include "util/alloc.h"
 #include "util/id.h"
+#include "xml/parse.h"
 
 struct cg_registry {
     cg_store *store;
@@ -164,6 +165,154 @@ check_outside(cg_registry *reg, const cg_rules_result *res, cg_errlist *errs)
                          o->classified_object);
         else
             return store_failed(errs, "cg_store_object_xml", &err);
+    }
+    return CG_OK;
+}
+
+/* ---- document relationships (RPLC, APND, XFRM, XFRM_RPLC, signs) ----------------------------- */
+
+/* The registered object's XML with its status attribute set to `status`, in pool. */
+static int
+restatus(cg_pool *pool, const char *xml, size_t len, const char *status, const char **out,
+         size_t *out_len, cg_err *err)
+{
+    cg_xml_limits limits;
+    cg_xml_limits_default(&limits);
+    xmlDocPtr doc = NULL;
+    int rc = cg_xml_parse(&doc, xml, len, "(stored object)", &limits, err);
+    if (rc != CG_OK)
+        return rc;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlSetProp(root, BAD_CAST "status", BAD_CAST status);
+    rc = cg_ebrim_object_xml(out, out_len, pool, root, NULL, 0);
+    if (rc != CG_OK)
+        cg_err_set(err, rc, "cannot serialise the stored object again");
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+typedef struct status_changes {
+    cg_store_status_change *v;
+    size_t n, cap;
+    /* Folder memberships a replacement carries over: folder i gets the new entry of
+     * relationship carry[i] (ITI TF-3 4.2.2.2) */
+    const char **folders;
+    const cg_ebrim_object **carry;
+    size_t ncarry, carry_cap, folders_cap;
+} status_changes;
+
+/* Deprecates the registered DocumentEntry `row` in the submission (once). */
+static int
+deprecate(cg_pool *pool, status_changes *out, const cg_store_row *row, cg_errlist *errs)
+{
+    for (size_t k = 0; k < out->n; k++)
+        if (strcmp(out->v[k].uuid, row->uuid) == 0)
+            return CG_OK;
+    out->v = cg_pool_grow(pool, out->v, &out->cap, out->n + 1, sizeof(*out->v));
+    cg_store_status_change *c = &out->v[out->n];
+    *c = (cg_store_status_change){.uuid = cg_pool_strdup(pool, row->uuid),
+                                  .from = CG_STATUS_APPROVED,
+                                  .to = CG_STATUS_DEPRECATED};
+    cg_err err;
+    cg_err_init(&err);
+    if (restatus(pool, row->xml, row->xml_len, CG_STATUS_DEPRECATED, &c->xml, &c->xml_len,
+                 &err) != CG_OK)
+        return store_failed(errs, "the stored object", &err);
+    out->n++;
+    return CG_OK;
+}
+
+/* What replacing the registered DocumentEntry `target` by relationship `a` does besides
+ * deprecating it: its Approved addenda and transformations (APND, XFRM to it) are deprecated
+ * too, and the Folders holding it hold the replacement as well (ITI TF-3 4.2.2.2). */
+static int
+replace_effects(cg_registry *reg, cg_pool *pool, const cg_ebrim_object *a, const char *target,
+                status_changes *out, cg_errlist *errs)
+{
+    const char *targets[] = {target};
+    const char *types[] = {CG_ASSOC_APND, CG_ASSOC_XFRM, CG_ASSOC_HAS_MEMBER};
+    cg_store_filter f = {.kinds = CG_STORE_KIND_ASSOC, .targets = {targets, 1},
+                         .assoc_types = {types, 3}};
+    cg_store_rows assocs = {0};
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_store_find(reg->store, &f, 0, 0, &assocs, &err) != CG_OK)
+        return store_failed(errs, "cg_store_find", &err);
+    int rc = CG_OK;
+    for (size_t i = 0; rc == CG_OK && i < assocs.count; i++) {
+        const cg_store_row *r = &assocs.items[i];
+        int member = strcmp(r->assoc_type, CG_ASSOC_HAS_MEMBER) == 0;
+        const char *uuids[] = {r->source};
+        cg_store_filter g = {.kinds = member ? CG_STORE_KIND_FOLDER : CG_STORE_KIND_DOC,
+                             .uuids = {uuids, 1}};
+        cg_store_rows src = {0};
+        if (cg_store_find(reg->store, &g, 1, !member, &src, &err) != CG_OK) {
+            rc = store_failed(errs, "cg_store_find", &err);
+        } else if (src.count == 1 && member) {
+            out->folders = cg_pool_grow(pool, out->folders, &out->folders_cap, out->ncarry + 1,
+                                        sizeof(*out->folders));
+            out->carry = cg_pool_grow(pool, out->carry, &out->carry_cap, out->ncarry + 1,
+                                      sizeof(*out->carry));
+            out->folders[out->ncarry] = cg_pool_strdup(pool, r->source);
+            out->carry[out->ncarry++] = a;
+        } else if (src.count == 1 && src.items[0].status &&
+                   strcmp(src.items[0].status, CG_STATUS_APPROVED) == 0) {
+            rc = deprecate(pool, out, &src.items[0], errs);
+        }
+        cg_store_rows_dispose(&src);
+    }
+    cg_store_rows_dispose(&assocs);
+    return rc;
+}
+
+/* Checks each relationship's target, a registered DocumentEntry: it exists, is Approved and
+ * has the new entry's patient (ITI TF-3 4.2.2); the targets RPLC and XFRM_RPLC replace are
+ * deprecated in the submission's transaction (their status and stored XML). */
+static int
+check_relationships(cg_registry *reg, const cg_ebrim_submission *sub, status_changes *out,
+                    cg_errlist *errs)
+{
+    for (size_t i = 0; i < sub->count; i++) {
+        const cg_ebrim_object *a = &sub->objects[i];
+        if (a->kind != CG_EBRIM_ASSOCIATION || !cg_rules_is_relationship(a->assoc_type) ||
+            cg_ebrim_find(sub, a->target) != NULL)
+            continue;
+        const cg_ebrim_object *src = cg_ebrim_find(sub, a->source);
+        int replaces = cg_rules_is_replacement(a->assoc_type);
+        const char *uuids[] = {a->target};
+        cg_store_filter f = {.kinds = CG_STORE_KIND_DOC, .uuids = {uuids, 1}};
+        cg_store_rows rows = {0};
+        cg_err err;
+        cg_err_init(&err);
+        if (cg_store_find(reg->store, &f, 1, replaces, &rows, &err) != CG_OK)
+            return store_failed(errs, "cg_store_find", &err);
+        const cg_store_row *t = rows.count ? &rows.items[0] : NULL;
+        int rc = CG_OK;
+        if (t == NULL) {
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNRESOLVED_REFERENCE, a,
+                         "targetObject %s names no registered DocumentEntry", a->target);
+        } else if (t->status == NULL || strcmp(t->status, CG_STATUS_APPROVED) != 0) {
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_DEPRECATED_DOCUMENT, a,
+                         "targetObject %s is %s: only an Approved DocumentEntry takes %s", a->target,
+                         t->status ? t->status : "without status", a->assoc_type);
+        } else if (src && src->patient_id && t->patient_id &&
+                   strcmp(src->patient_id, t->patient_id) != 0) {
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_PATIENT_ID_DOES_NOT_MATCH, a,
+                         "DocumentEntry %s has patientId \"%s\" but targetObject %s has \"%s\"",
+                         src->id, src->patient_id, a->target, t->patient_id);
+        } else if (replaces) {
+            int again = 0;
+            for (size_t k = 0; k < out->n; k++)
+                again |= strcmp(out->v[k].uuid, a->target) == 0;
+            if (again)
+                cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, a,
+                             "targetObject %s is replaced twice in one submission", a->target);
+            else if ((rc = deprecate(sub->pool, out, t, errs)) == CG_OK)
+                rc = replace_effects(reg, sub->pool, a, a->target, out, errs);
+        }
+        cg_store_rows_dispose(&rows);
+        if (rc != CG_OK)
+            return rc;
     }
     return CG_OK;
 }
@@ -552,9 +701,46 @@ conflict_uuid(const conflict_ctx *cx, const cg_store_conflict *cf, cg_errlist *e
                  obj_kind_name(cf->existing_kind));
 }
 
+/* The replacement's HasMember associations from the Folders that held the original. */
+static void
+carry_folders(const cg_ebrim_submission *sub, const status_changes *changes,
+              cg_store_submission *ssub)
+{
+    cg_pool *pool = sub->pool;
+    size_t n = ssub->nobjects + changes->ncarry;
+    cg_store_object *objs = cg_pool_alloc(pool, n * sizeof(*objs));
+    memcpy(objs, ssub->objects, ssub->nobjects * sizeof(*objs));
+    for (size_t i = 0; i < changes->ncarry; i++) {
+        cg_store_object *o = &objs[ssub->nobjects + i];
+        const char *uuid = new_uuid(pool);
+        const char *doc = endpoint(sub, changes->carry[i]->source);
+        char *xml = cg_pool_printf(
+            pool,
+            "<rim:Association xmlns:rim=\"" CG_NS_RIM "\" id=\"%s\" lid=\"%s\" "
+            "objectType=\"urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Association\" "
+            "associationType=\"" CG_ASSOC_HAS_MEMBER "\" sourceObject=\"%s\" targetObject=\"%s\" "
+            "status=\"" CG_STATUS_APPROVED "\"><rim:VersionInfo versionName=\"1\"/></rim:Association>",
+            uuid, uuid, changes->folders[i], doc);
+        *o = (cg_store_object){.kind = CG_OBJ_ASSOCIATION,
+                               .uuid = uuid,
+                               .lid = uuid,
+                               .version = 1,
+                               .status = CG_STATUS_APPROVED,
+                               .size = -1,
+                               .assoc_type = CG_ASSOC_HAS_MEMBER,
+                               .source = changes->folders[i],
+                               .target = doc,
+                               .xml = xml,
+                               .xml_len = strlen(xml)};
+    }
+    ssub->objects = objs;
+    ssub->nobjects = n;
+}
+
 static int
 commit(cg_registry *reg, const cg_ebrim_submission *sub, const cg_rules_result *res,
-       const cg_store_document *docs, size_t ndocs, cg_errlist *errs)
+       const status_changes *changes, const cg_store_document *docs, size_t ndocs,
+       cg_errlist *errs)
 {
     cg_store_submission ssub;
     int rc = build_submission(&ssub, sub, res, errs);
@@ -562,6 +748,10 @@ commit(cg_registry *reg, const cg_ebrim_submission *sub, const cg_rules_result *
         return rc;
     ssub.documents = docs;
     ssub.ndocuments = ndocs;
+    ssub.status_changes = changes->v;
+    ssub.nstatus_changes = changes->n;
+    if (changes->ncarry > 0)
+        carry_folders(sub, changes, &ssub);
     cg_store_conflicts conflicts = {0};
     cg_err err;
     cg_err_init(&err);
@@ -575,6 +765,12 @@ commit(cg_registry *reg, const cg_ebrim_submission *sub, const cg_rules_result *
             case CG_CONFLICT_UNIQUE_ID: conflict_unique_id(&cx, cf, errs); break;
             case CG_CONFLICT_UUID: conflict_uuid(&cx, cf, errs); break;
             case CG_CONFLICT_MISSING: conflict_missing(&cx, cf, errs); break;
+            case CG_CONFLICT_STATUS:
+                cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_DEPRECATED_DOCUMENT, NULL,
+                             "DocumentEntry %s was deprecated meanwhile: it cannot be replaced "
+                             "again",
+                             cf->id);
+                break;
             }
         }
         rc = CG_OK;
@@ -598,8 +794,11 @@ cg_registry_submit(cg_registry *reg, cg_ebrim_submission *sub, const cg_store_do
         return rc;
     if ((rc = check_outside(reg, &res, errs)) != CG_OK)
         return rc;
+    status_changes changes = {0};
+    if (errs->errors == 0 && (rc = check_relationships(reg, sub, &changes, errs)) != CG_OK)
+        return rc;
     if (errs->errors > 0)
         return CG_OK;
     amend(sub, &res);
-    return commit(reg, sub, &res, docs, ndocs, errs);
+    return commit(reg, sub, &res, &changes, docs, ndocs, errs);
 }

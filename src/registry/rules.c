@@ -82,16 +82,31 @@ static const slot_rule folder_slots[] = {
     {"lastUpdateTime", 1, OPTIONAL, NULL, NULL}, /* the registry sets it */
 };
 
+/* Lifecycle association types this registry does not take yet (Metadata Update and On-Demand
+ * snapshots); RPLC, APND, XFRM, XFRM_RPLC and signs are taken (cg_rules_is_relationship). */
 static const char *const lifecycle_types[] = {
-    "urn:ihe:iti:2007:AssociationType:RPLC",
-    "urn:ihe:iti:2007:AssociationType:APND",
-    "urn:ihe:iti:2007:AssociationType:XFRM",
-    "urn:ihe:iti:2007:AssociationType:XFRM_RPLC",
-    "urn:ihe:iti:2007:AssociationType:signs",
     "urn:ihe:iti:2010:AssociationType:IsSnapshotOf",
     "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus",
     "urn:ihe:iti:2010:AssociationType:SubmitAssociation",
 };
+
+int
+cg_rules_is_relationship(const char *assoc_type)
+{
+    static const char *const types[] = {CG_ASSOC_RPLC, CG_ASSOC_APND, CG_ASSOC_XFRM,
+                                        CG_ASSOC_XFRM_RPLC, CG_ASSOC_SIGNS};
+    for (size_t i = 0; assoc_type && i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(assoc_type, types[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int
+cg_rules_is_replacement(const char *assoc_type)
+{
+    return assoc_type &&
+           (strcmp(assoc_type, CG_ASSOC_RPLC) == 0 || strcmp(assoc_type, CG_ASSOC_XFRM_RPLC) == 0);
+}
 
 typedef struct rules_ctx {
     const cg_ebrim_submission *sub;
@@ -559,6 +574,22 @@ check_associations(rules_ctx *c)
         cg_ebrim_object *s, *t;
         int ok = resolve(c, a, "sourceObject", a->source, &s);
         ok &= resolve(c, a, "targetObject", a->target, &t);
+        if (cg_rules_is_relationship(a->assoc_type)) {
+            /* a new DocumentEntry of this submission and the registered one it replaces,
+             * appends, transforms or signs (the registry checks that one exists, is Approved
+             * and has the same patient) */
+            if (!ok)
+                continue;
+            if (s == NULL || s->kind != CG_EBRIM_DOCUMENT_ENTRY)
+                fail(c, MD, a, "%s: the sourceObject must be a DocumentEntry of this submission",
+                     a->assoc_type);
+            else if (t != NULL && (t->kind != CG_EBRIM_DOCUMENT_ENTRY ||
+                                   strcmp(a->assoc_type, CG_ASSOC_SIGNS) != 0))
+                fail(c, MD, a, "%s: the targetObject must be a registered DocumentEntry, not %s %s "
+                     "of this submission",
+                     a->assoc_type, cg_ebrim_kind_name(t->kind), t->id);
+            continue;
+        }
         if (strcmp(a->assoc_type, CG_ASSOC_HAS_MEMBER) != 0) {
             int lifecycle = 0;
             for (size_t k = 0; k < sizeof(lifecycle_types) / sizeof(lifecycle_types[0]); k++)

@@ -38,6 +38,11 @@ typedef struct cg_rules_result {
  * "DocumentEntry Document01: slot creationTime \"2024-13-01\" is not a DTM". */
 void cg_rules_check(cg_rules_result *out, const cg_ebrim_submission *sub, cg_errlist *errs);
 
+/* RPLC, APND, XFRM, XFRM_RPLC and signs: associations from a new DocumentEntry to a registered
+ * one. Of them, RPLC and XFRM_RPLC deprecate their target. */
+int cg_rules_is_relationship(const char *assoc_type);
+int cg_rules_is_replacement(const char *assoc_type);
+
 /* Adds "<Kind> <id>: <message>" to errs with the object's id as location (o NULL: the message
  * alone); quoted values cut to fit stay whole UTF-8 characters. */
 void cg_rules_add(cg_errlist *errs, cg_ihe_severity sev, const char *code, const cg_ebrim_object *o,

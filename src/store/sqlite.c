@@ -174,6 +174,8 @@ enum {
     W_PURGE_PENDING,
     W_INSERT_PATIENT,
     W_TALLY,
+    W_SET_STATUS,
+    W_SET_XML,
     W_COUNT
 };
 
@@ -228,6 +230,9 @@ static const struct {
     [W_INSERT_PATIENT] = {"insert_patient", "INSERT INTO patients (patient_id) VALUES (?1) "
                                             "ON CONFLICT (patient_id) DO NOTHING"},
     [W_TALLY] = {"tally", "UPDATE tallies SET n = n + ?2 WHERE name = ?1"},
+    [W_SET_STATUS] = {"set_status",
+                      "UPDATE objects SET status = ?3 WHERE uuid = ?1 AND status = ?2 RETURNING id"},
+    [W_SET_XML] = {"set_xml", "UPDATE object_xml SET xml = ?2 WHERE object_id = ?1"},
 };
 
 enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_PENDING, R_COUNT };
@@ -680,6 +685,43 @@ write_tallies(sq_store *s, cg_err *err)
     return CG_OK;
 }
 
+/* A registered object's status (and its XML) changed, if it is still in status `from`. */
+static int
+change_status(sq_store *s, const cg_store_status_change *c, cg_store_conflicts *conflicts,
+              size_t *cap, cg_err *err)
+{
+    assert(c->uuid && c->from && c->to && c->xml);
+    sqlite3_stmt *st = s->wst[W_SET_STATUS];
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, c->uuid);
+    b_text(&b, 2, c->from);
+    b_text(&b, 3, c->to);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_SET_STATUS, b.rc, err);
+    int rc = w_step(s, W_SET_STATUS, err);
+    if (rc == SQLITE_DONE) {
+        add_conflict(conflicts, cap, CG_CONFLICT_STATUS, c->uuid, 0, NULL);
+        return CG_OK;
+    }
+    if (rc != SQLITE_ROW)
+        return rc;
+    sqlite3_int64 id = sqlite3_column_int64(st, 0);
+    /* RETURNING: the update completes at the statement's last step; uuid is unique */
+    if ((rc = w_step(s, W_SET_STATUS, err)) == SQLITE_ROW) {
+        sqlite3_reset(st);
+        return cg_err_set(err, CG_EIO, "sqlite3_step(set_status): more than one %s", c->uuid);
+    }
+    if (rc != SQLITE_DONE)
+        return rc;
+    b = (binder){s->wst[W_SET_XML], SQLITE_OK};
+    b_int(&b, 1, id);
+    if (b.rc == SQLITE_OK)
+        b.rc = sqlite3_bind_text64(b.st, 2, c->xml, c->xml_len, SQLITE_STATIC, SQLITE_UTF8);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_SET_XML, b.rc, err);
+    return w_exec(s, W_SET_XML, err);
+}
+
 /* Everything of one submission, inside its savepoint. */
 static int
 put_submission(sq_store *s, const cg_store_submission *sub, cg_store_conflicts *conflicts,
@@ -703,6 +745,9 @@ put_submission(sq_store *s, const cg_store_submission *sub, cg_store_conflicts *
         if (kind == 0)
             add_conflict(conflicts, &cap, CG_CONFLICT_MISSING, sub->references[i], 0, NULL);
     }
+    for (size_t i = 0; i < sub->nstatus_changes; i++)
+        if ((rc = change_status(s, &sub->status_changes[i], conflicts, &cap, err)) != CG_OK)
+            return rc;
     if (conflicts->count > 0)
         return CG_EINVAL;
     add_tallies(s, tally);

@@ -271,6 +271,7 @@ conflict_text(const cg_store_conflict *c)
     case CG_CONFLICT_UNIQUE_ID: return "unique id already registered";
     case CG_CONFLICT_UUID: return "entryUUID already registered";
     case CG_CONFLICT_MISSING: return "referenced object not found";
+    case CG_CONFLICT_STATUS: return "object no longer in the expected status";
     }
     return "conflict";
 }

@@ -91,6 +91,16 @@ typedef struct cg_store_document {
     size_t len;
 } cg_store_document;
 
+/* A registered object's status changed by a submission (the original an RPLC or XFRM_RPLC
+ * deprecates): applied only if the object's status is still `from`, else the submission is
+ * refused with a conflict of kind CG_CONFLICT_STATUS. `xml` replaces its stored XML. */
+typedef struct cg_store_status_change {
+    const char *uuid;
+    const char *from, *to;
+    const char *xml;
+    size_t xml_len;
+} cg_store_status_change;
+
 /* One submission: committed entirely or not at all, durably (fsync'd) before cg_store_submit
  * returns CG_OK. Objects whose uuid is already registered are an error (a conflict). */
 typedef struct cg_store_submission {
@@ -102,12 +112,15 @@ typedef struct cg_store_submission {
      * in the store, else the submission is refused with a conflict of kind CG_CONFLICT_MISSING. */
     const char *const *references;
     size_t nreferences;
+    const cg_store_status_change *status_changes;
+    size_t nstatus_changes;
 } cg_store_submission;
 
 typedef enum cg_conflict_kind {
     CG_CONFLICT_UNIQUE_ID = 1, /* unique_id already registered; existing_hash says by what */
     CG_CONFLICT_UUID,          /* entryUUID already registered */
-    CG_CONFLICT_MISSING        /* a reference names nothing in the store */
+    CG_CONFLICT_MISSING,       /* a reference names nothing in the store */
+    CG_CONFLICT_STATUS         /* a status change found the object in another status */
 } cg_conflict_kind;
 
 typedef struct cg_store_conflict {
