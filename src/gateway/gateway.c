@@ -36,7 +36,7 @@ struct cg_gateway {
     cg_repository *repository;
     cg_xds_forward *forward; /* ITI-42 to the remote registry, NULL without one */
     cg_xds xds;
-    cg_route routes[5];
+    cg_route routes[6];
     cg_server_wsdl wsdl[2];
     cg_server *server;
     FILE *access_log;
@@ -209,8 +209,10 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
                                CG_NS_LCM, "SubmitObjectsRequest"};
     gw->routes[3] = (cg_route){cfg->registry_path, CG_ACTION_ITI18, cg_svc_iti18, &gw->xds,
                                CG_NS_QUERY, "AdhocQueryRequest"};
+    gw->routes[4] = (cg_route){cfg->registry_path, CG_ACTION_ITI51, cg_svc_iti18, &gw->xds, NULL,
+                               NULL};
     /* With a remote registry this node is a repository only: no registry endpoint. */
-    size_t nroutes = cfg->registry_url ? 2 : 4;
+    size_t nroutes = cfg->registry_url ? 2 : 5;
     unsigned threads = gateway_threads(cfg->threads);
     if (cfg->registry_url) {
         cg_xds_forward_config fc = {.url = cfg->registry_url,

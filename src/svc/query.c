@@ -95,7 +95,9 @@ answer(const cg_request *req, cg_response *resp, const cg_xds *xds, cg_errlist *
         }
     xmlNewProp(root, (const xmlChar *)"status", (const xmlChar *)cg_errlist_status(errs, 0));
     cg_ebrim_write_errors(root, errs);
-    resp->action = CG_ACTION_ITI18_RESPONSE;
+    resp->action = req->action && strcmp(req->action, CG_ACTION_ITI51) == 0
+                       ? CG_ACTION_ITI51_RESPONSE
+                       : CG_ACTION_ITI18_RESPONSE;
     resp->body = doc;
 }
 

@@ -22,6 +22,7 @@ ENDPOINTS = {  # capability -> (path, action, MTOM)
     'ITI-42': ('/xds/registry', 'urn:ihe:iti:2007:RegisterDocumentSet-b', False),
     'ITI-43': ('/xds/repository', 'urn:ihe:iti:2007:RetrieveDocumentSet', True),
     'ITI-18': ('/xds/registry', 'urn:ihe:iti:2007:RegistryStoredQuery', False),
+    'ITI-51': ('/xds/registry', 'urn:ihe:iti:2009:MultiPatientStoredQuery', False),
 }
 APPROVED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Approved'
 DEPRECATED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated'
@@ -276,14 +277,14 @@ class Run:
         self._replace_ids(root, values)
         if cap in ('ITI-41', 'ITI-42'):
             answer, sent = self._submit(section, step, root, cap, values, result)
-        elif cap in ('ITI-18', 'ITI-43'):
+        elif cap in ('ITI-18', 'ITI-51', 'ITI-43'):
             sent = root
             url, action, mtom = self._endpoint(cap)
             answer = soap.call(url, action, root, [], mtom)
         else:
             raise Unsupported('sending %s' % step.tx.tag)
         self._check_status(step, answer)
-        if cap == 'ITI-18':
+        if cap in ('ITI-18', 'ITI-51'):
             self._check_contents(step, answer.body)
         if cap == 'ITI-43':
             self._check_retrieve(section, step, answer, values)
