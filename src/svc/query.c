@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "svc/query.h"
 
-#include <limits.h>
 #include <string.h>
 
 #include "ebrim/errlist.h"
@@ -39,11 +38,10 @@ attr(cg_pool *pool, xmlNodePtr n, const char *name)
 }
 
 /* LeafClass: the objects as registered. Their stored texts (ours: each a complete element with
- * its namespaces declared) are parsed in one go, without network or DTD, straight into the
- * answer's tree under the RegistryObjectList (xmlParseInNodeContext: the answer's dictionary,
- * no copy). */
+ * its namespaces declared, well-formed when it was registered) are written into the answer as
+ * they are, not parsed and serialised again. */
 static void
-leaf_objects(const cg_request *req, xmlNodePtr list, cg_errlist *errs, const cg_query_result *res)
+leaf_objects(const cg_request *req, cg_response *resp, xmlNodePtr list, const cg_query_result *res)
 {
     if (res == NULL || res->count == 0)
         return;
@@ -56,15 +54,7 @@ leaf_objects(const cg_request *req, xmlNodePtr list, cg_errlist *errs, const cg_
         p += res->items[i].xml_len;
     }
     *p = '\0';
-    xmlNodePtr nodes = NULL;
-    if (len > INT_MAX ||
-        xmlParseInNodeContext(list, text, (int)len, XML_PARSE_NONET, &nodes) != XML_ERR_OK) {
-        xmlFreeNodeList(nodes);
-        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
-                       "the %zu stored objects could not be read back", res->count);
-        return;
-    }
-    xmlAddChildList(list, nodes);
+    cg_response_splice(resp, list, text, len);
 }
 
 /* The answer: status, errors, and the RegistryObjectList (empty on failure). */
@@ -79,8 +69,8 @@ answer(const cg_request *req, cg_response *resp, const cg_xds *xds, cg_errlist *
     xmlNsPtr rim = xmlNewNs(root, (const xmlChar *)CG_NS_RIM, (const xmlChar *)"rim");
     xmlDocSetRootElement(doc, root);
     xmlNodePtr list = xmlNewChild(root, rim, (const xmlChar *)"RegistryObjectList", NULL);
-    if (leaf)
-        leaf_objects(req, list, errs, res);
+    if (leaf && errs->errors == 0)
+        leaf_objects(req, resp, list, res);
     for (size_t i = 0; !leaf && res && i < res->count; i++) {
         xmlNodePtr ref = xmlNewChild(list, rim, (const xmlChar *)"ObjectRef", NULL);
         xmlNewProp(ref, (const xmlChar *)"id", (const xmlChar *)res->items[i].uuid);

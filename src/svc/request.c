@@ -166,3 +166,10 @@ const cg_route *cg_route_find(const cg_route *routes, size_t nroutes, const char
     }
     return NULL;
 }
+
+void cg_response_splice(cg_response *resp, xmlNodePtr parent, const char *text, size_t len)
+{
+    xmlAddChild(parent, xmlNewDocComment(parent->doc, BAD_CAST CG_SPLICE_MARK));
+    resp->splice = text;
+    resp->splice_len = len;
+}

@@ -76,7 +76,17 @@ typedef struct cg_response {
     const char *fault_subcode; /* QName text, e.g. "wsa:ActionNotSupported", may be NULL */
     const char *fault_reason;
     int http_status; /* 0 = transport chooses (200, or 400/500 for faults) */
+    /* XML text the transport writes, as it is, where the body holds the comment CG_SPLICE_MARK
+     * (cg_response_splice): stored objects answered without being parsed again. */
+    const char *splice;
+    size_t splice_len;
 } cg_response;
+
+#define CG_SPLICE_MARK "cg:splice"
+
+/* Makes text (well-formed XML content the handler vouches for, e.g. registered objects as
+ * stored) the content of `parent` in the answer, written out as it is. One per response. */
+void cg_response_splice(cg_response *resp, xmlNodePtr parent, const char *text, size_t len);
 
 /* A handler answers one action; it fills resp and returns CG_OK, or sets a fault. It never
  * returns an error for bad input: bad input is an IHE error in the body or a Sender fault. */

@@ -5,6 +5,8 @@
 #include <libxml/xmlsave.h>
 #include <string.h>
 
+#include "svc/request.h"
+
 static void envelope_free_doc(void *doc)
 {
     xmlFreeDoc(doc);
@@ -210,7 +212,7 @@ int cg_envelope_put_header(cg_buf *out, const char *action, const char *message_
     return rc;
 }
 
-int cg_envelope_put_body(cg_buf *out, xmlDocPtr body)
+int cg_envelope_put_body(cg_buf *out, xmlDocPtr body, const char *splice, size_t splice_len)
 {
     int rc = cg_buf_puts(out, "<SOAP-ENV:Body>");
     xmlNodePtr root = body ? xmlDocGetRootElement(body) : NULL;
@@ -225,7 +227,20 @@ int cg_envelope_put_body(cg_buf *out, xmlDocPtr body)
         }
         xmlSaveTree(save, root);
         xmlSaveClose(save);
-        rc = cg_buf_append(out, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+        const char *text = (const char *)xmlBufferContent(xb);
+        size_t len = (size_t)xmlBufferLength(xb);
+        /* the mark can only be the comment node: in text or attributes its '<' is escaped */
+        const char *mark = splice ? strstr(text, "<!--" CG_SPLICE_MARK "-->") : NULL;
+        if (mark) {
+            size_t head = (size_t)(mark - text), marklen = strlen("<!--" CG_SPLICE_MARK "-->");
+            rc = cg_buf_append(out, text, head);
+            if (rc == CG_OK)
+                rc = cg_buf_append(out, splice, splice_len);
+            if (rc == CG_OK)
+                rc = cg_buf_append(out, mark + marklen, len - head - marklen);
+        } else {
+            rc = cg_buf_append(out, text, len);
+        }
         xmlBufferFree(xb);
     }
     if (rc == CG_OK)

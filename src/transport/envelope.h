@@ -50,8 +50,10 @@ int cg_envelope_read(cg_envelope *out, cg_pool *pool, const char *data, size_t l
  * when not NULL). The prefixes are the ones transport/wire declares on the Envelope. */
 int cg_envelope_put_header(cg_buf *out, const char *action, const char *message_id,
                            const char *relates_to, const char *to);
-/* Appends <SOAP-ENV:Body>, the root element of body serialised by libxml2, </SOAP-ENV:Body>. */
-int cg_envelope_put_body(cg_buf *out, xmlDocPtr body);
+/* Appends <SOAP-ENV:Body>, the root element of body serialised by libxml2, </SOAP-ENV:Body>.
+ * splice (may be NULL): text written as it is in place of the comment CG_SPLICE_MARK in the
+ * tree (see cg_response_splice). */
+int cg_envelope_put_body(cg_buf *out, xmlDocPtr body, const char *splice, size_t splice_len);
 /* Appends text with the five XML special characters escaped. */
 int cg_envelope_put_text(cg_buf *out, const char *text);
 
