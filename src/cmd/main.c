@@ -16,7 +16,7 @@ usage(FILE *out)
             "  validate   check C-CDA documents: well-formedness, CDA schema, C-CDA Schematron\n"
             "  profile    install and list validation profiles (schemas, Schematron, value sets)\n"
             "  serve      run the XDS.b gateway: ITI-41, ITI-42, ITI-43 over SOAP 1.2 and MTOM\n"
-            "  patient    add and list the patients the registry knows\n"
+            "  patient    add, list and merge the patients the registry knows\n"
             "  version    print the version\n"
             "\n"
             "`cdagate COMMAND --help` describes a command.\n");

@@ -38,6 +38,40 @@ static void config_defaults(cg_gateway_config *c)
     c->content_policy = CG_CONTENT_REJECT;
     c->profile = "ccda-r2.1";
     c->registry_timeout = 30;
+    c->pif_max_message = (size_t)1 << 20;
+    c->pif_max_connections = 16;
+    c->pif_receive_timeout = 30;
+    c->pif_idle_timeout = 300;
+}
+
+/* [pif]: the assigning authorities are OIDs; the processing ids P, D or T. */
+static int config_pif(cg_gateway_config *c, cg_err *err)
+{
+    const char **optional[] = {&c->pif_listen, &c->pif_authorities, &c->pif_processing_ids};
+    for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
+        if (*optional[i] && !**optional[i])
+            *optional[i] = NULL;
+    for (const char *p = c->pif_authorities; p && *p;) {
+        size_t n = strcspn(p, " ,");
+        char oid[128];
+        if (n >= sizeof oid)
+            return cg_err_set(err, CG_EINVAL, "pif.assigning_authorities: \"%.*s\" is not an OID",
+                              (int)(n > 64 ? 64 : n), p);
+        memcpy(oid, p, n);
+        oid[n] = '\0';
+        if (n > 0 && !cg_id_is_oid(oid))
+            return cg_err_set(err, CG_EINVAL, "pif.assigning_authorities: \"%s\" is not an OID",
+                              oid);
+        p += n;
+        p += strspn(p, " ,");
+    }
+    if (c->pif_processing_ids &&
+        (strlen(c->pif_processing_ids) > 3 || strspn(c->pif_processing_ids, "PDT") !=
+                                                  strlen(c->pif_processing_ids)))
+        return cg_err_set(err, CG_EINVAL,
+                          "pif.processing_ids = \"%s\": use the letters P, D and T (e.g. P)",
+                          c->pif_processing_ids);
+    return CG_OK;
 }
 
 static int config_path(const char *key, const char *value, cg_err *err)
@@ -88,6 +122,9 @@ static int config_read(cg_gateway_config *c, cg_err *err)
     cg_conf_string(f, "repository.registry_tls_certificate", &c->registry_tls_cert);
     cg_conf_string(f, "repository.registry_tls_key", &c->registry_tls_key);
     cg_conf_string(f, "repository.registry_tls_ca", &c->registry_tls_ca);
+    cg_conf_string(f, "pif.listen", &c->pif_listen);
+    cg_conf_string(f, "pif.assigning_authorities", &c->pif_authorities);
+    cg_conf_string(f, "pif.processing_ids", &c->pif_processing_ids);
     if ((rc = cg_conf_uint(f, "server.threads", 0, 1024, &c->threads, err)) ||
         (rc = cg_conf_uint(f, "server.max_connections", 1, 100000, &c->max_connections, err)) ||
         (rc = cg_conf_bool(f, "server.allow_plain_http", &c->allow_plain_http, err)) ||
@@ -109,7 +146,13 @@ static int config_read(cg_gateway_config *c, cg_err *err)
         (rc = cg_conf_uint(f, "registry.max_query_results", 1, 1000000, &c->max_query_results, err)) ||
         (rc = cg_conf_bool(f, "registry.multi_patient_queries", &c->multi_patient_queries, err)) ||
         (rc = cg_conf_uint(f, "repository.registry_timeout", 1, 600, &c->registry_timeout, err)) ||
-        (rc = cg_conf_uint(f, "repository.validation_threads", 0, 1024, &c->validation_threads, err)))
+        (rc = cg_conf_uint(f, "repository.validation_threads", 0, 1024, &c->validation_threads, err)) ||
+        (rc = cg_conf_bool(f, "pif.allow_plain", &c->pif_allow_plain, err)) ||
+        (rc = cg_conf_size(f, "pif.max_message_bytes", 1024, (size_t)64 << 20, &c->pif_max_message, err)) ||
+        (rc = cg_conf_uint(f, "pif.max_connections", 1, 1024, &c->pif_max_connections, err)) ||
+        (rc = cg_conf_uint(f, "pif.receive_timeout", 1, 3600, &c->pif_receive_timeout, err)) ||
+        (rc = cg_conf_uint(f, "pif.idle_timeout", 1, 86400, &c->pif_idle_timeout, err)) ||
+        (rc = config_pif(c, err)))
         return rc;
     if (policy) {
         if (strcmp(policy, "reject") == 0)
@@ -223,5 +266,12 @@ void cg_gateway_config_print(const cg_gateway_config *c, void *file)
             "registry_tls_key = %s\nregistry_tls_ca = %s\n",
             S(c->registry_url), c->registry_timeout, S(c->registry_tls_cert),
             S(c->registry_tls_key), S(c->registry_tls_ca));
+    fprintf(out,
+            "\n[pif]\nlisten = %s\nallow_plain = %s\nmax_message_bytes = %zu\nmax_connections = %u\n"
+            "receive_timeout = %u\nidle_timeout = %u\nassigning_authorities = %s\n"
+            "processing_ids = %s\n",
+            S(c->pif_listen), c->pif_allow_plain ? "true" : "false", c->pif_max_message,
+            c->pif_max_connections, c->pif_receive_timeout, c->pif_idle_timeout,
+            S(c->pif_authorities), S(c->pif_processing_ids));
 #undef S
 }

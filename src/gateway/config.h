@@ -52,6 +52,14 @@ typedef struct cg_gateway_config {
     unsigned registry_timeout; /* seconds */
     unsigned validation_threads; /* documents validated at once (0: one per core) */
     const char *registry_tls_cert, *registry_tls_key, *registry_tls_ca;
+    /* [pif] the patient identity feed (ITI-8, HL7 v2 over MLLP) */
+    const char *pif_listen;       /* NULL: no MLLP listener */
+    int pif_allow_plain;          /* a non-loopback pif_listen */
+    size_t pif_max_message;
+    unsigned pif_max_connections;
+    unsigned pif_receive_timeout, pif_idle_timeout; /* seconds */
+    const char *pif_authorities;  /* OIDs separated by spaces or commas; NULL: all */
+    const char *pif_processing_ids; /* MSH-11 values accepted, e.g. "P"; NULL: P, D, T */
     /* the parsed file and overrides; strings above point into it */
     cg_conf conf;
 } cg_gateway_config;

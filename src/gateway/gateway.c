@@ -12,7 +12,9 @@
 #include "repository/repository.h"
 #include "store/store.h"
 #include "svc/query.h"
+#include "svc/pif.h"
 #include "svc/xds.h"
+#include "transport/mllp.h"
 #include "transport/server.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -42,6 +44,8 @@ struct cg_gateway {
     FILE *access_log;
     int own_access_log;
     pthread_mutex_t log_lock;
+    cg_pif *pif;   /* the patient identity feed (ITI-8), NULL without pif.listen */
+    cg_mllp *mllp; /* its listener */
 };
 
 int cg_gateway_repository_id(char out[CG_OID_MAX + 1], const char *data_dir,
@@ -189,6 +193,74 @@ static unsigned gateway_validation_threads(const cg_gateway_config *cfg)
     return cores > 0 ? (unsigned)cores : 1;
 }
 
+/* One ITI-8 message from the MLLP listener: the feed's answer, and one access-log line. */
+static void gateway_pif_message(void *ctx, const char *peer, const char *msg, size_t len,
+                                int truncated, cg_buf *answer)
+{
+    cg_gateway *gw = ctx;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cg_pif_outcome o;
+    cg_pif_handle(gw->pif, msg, len, truncated, answer, &o);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!gw->access_log)
+        return;
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    pthread_mutex_lock(&gw->log_lock);
+    fprintf(gw->access_log, "%s %s \"-\" mllp %s %d %s %.1fms control=%s: %s\n", when, peer,
+            o.event, o.error, o.ack, ms, o.control_id, o.text);
+    fflush(gw->access_log);
+    pthread_mutex_unlock(&gw->log_lock);
+}
+
+/* The patient identity feed: its configuration, and the MLLP listener bound (not yet accepting). */
+static int gateway_pif_open(cg_gateway *gw, cg_err *err)
+{
+    const cg_gateway_config *cfg = gw->cfg;
+    if (!gw->registry)
+        return cg_err_set(err, CG_EINVAL,
+                          "pif.listen needs the local registry: this node forwards to "
+                          "repository.registry_url (point the feed at that registry)");
+    cg_pif_config pc;
+    memset(&pc, 0, sizeof pc);
+    char *list = cfg->pif_authorities ? cg_xstrdup(cfg->pif_authorities) : NULL;
+    const char *oids[64];
+    size_t n = 0;
+    for (char *p = list; p && *p && n < sizeof oids / sizeof oids[0];) {
+        size_t len = strcspn(p, " ,");
+        char *next = p + len;
+        if (*next)
+            *next++ = '\0';
+        if (len)
+            oids[n++] = p;
+        p = next + strspn(next, " ,");
+    }
+    pc.authorities = oids;
+    pc.nauthorities = n;
+    pc.processing_ids = cfg->pif_processing_ids;
+    pc.limits.max_bytes = cfg->pif_max_message;
+    gw->pif = cg_pif_new(gw->registry, &pc);
+    free(list);
+    cg_mllp_config mc = {.listen = cfg->pif_listen,
+                         .allow_plain = cfg->pif_allow_plain,
+                         .max_message = cfg->pif_max_message,
+                         .max_connections = cfg->pif_max_connections,
+                         .receive_timeout_s = (int)cfg->pif_receive_timeout,
+                         .idle_timeout_s = (int)cfg->pif_idle_timeout,
+                         .handler = gateway_pif_message,
+                         .ctx = gw};
+    cg_err merr;
+    cg_err_init(&merr);
+    if (cg_mllp_open(&gw->mllp, &mc, &merr) != CG_OK)
+        return cg_err_set(err, merr.code, "pif.listen %s: %s", cfg->pif_listen, merr.msg);
+    return CG_OK;
+}
+
 int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
 {
     cg_gateway *gw = cg_xcalloc(1, sizeof(*gw));
@@ -325,6 +397,8 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     gw->xds.registry = gw->registry;
     gw->xds.repository = gw->repository;
     gw->xds.forward = gw->forward;
+    if (cfg->pif_listen && (rc = gateway_pif_open(gw, err)) != CG_OK)
+        goto fail;
     *out = gw;
     return CG_OK;
 fail:
@@ -334,6 +408,14 @@ fail:
 
 int cg_gateway_run(cg_gateway *gw)
 {
+    if (gw->mllp) {
+        cg_err err;
+        cg_err_init(&err);
+        if (cg_mllp_start(gw->mllp, &err) != CG_OK) {
+            fprintf(stderr, "cdagate: %s\n", err.msg);
+            return CG_EIO;
+        }
+    }
     return cg_server_run(gw->server);
 }
 
@@ -387,6 +469,10 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
     else
         fprintf(out, "cdagate: C-CDA content validation: %s, well-formedness only: %s\n",
                 policy[c->content_policy], gw->profile_missing);
+    if (gw->mllp)
+        fprintf(out, "cdagate: patient identity feed (ITI-8, HL7 v2 over MLLP) on mllp://%.*s:%d\n",
+                (int)(strrchr(c->pif_listen, ':') - c->pif_listen), c->pif_listen,
+                cg_mllp_port(gw->mllp));
     fprintf(out, "cdagate: ready\n");
     fflush(out);
 }
@@ -395,6 +481,8 @@ void cg_gateway_free(cg_gateway *gw)
 {
     if (!gw)
         return;
+    cg_mllp_free(gw->mllp); /* its connections answer before the registry goes */
+    cg_pif_free(gw->pif);
     cg_server_free(gw->server);
     cg_xds_forward_free(gw->forward);
     cg_repository_free(gw->repository);

@@ -110,7 +110,8 @@ cmp_pid(const void *a, const void *b)
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-/* XDSUnknownPatientId once per distinct well-formed patient id, naming its first object. */
+/* XDSUnknownPatientId once per distinct well-formed patient id, naming its first object: for an
+ * id merged into another (always), for an id never registered (when check_patients is on). */
 static int
 check_patients(cg_registry *reg, const cg_ebrim_submission *sub, cg_errlist *errs)
 {
@@ -126,17 +127,23 @@ check_patients(cg_registry *reg, const cg_ebrim_submission *sub, cg_errlist *err
         if (i > 0 && strcmp(refs[i].pid, refs[i - 1].pid) == 0)
             continue;
         int known = 0;
+        char *merged_into = NULL;
         cg_err err;
         cg_err_init(&err);
-        if (cg_store_patient_known(reg->store, refs[i].pid, &known, &err) != CG_OK)
-            return store_failed(errs, "cg_store_patient_known", &err);
-        if (!known) {
-            const cg_ebrim_object *o = &sub->objects[refs[i].index];
+        if (cg_store_patient_lookup(reg->store, refs[i].pid, &known, &merged_into, &err) != CG_OK)
+            return store_failed(errs, "cg_store_patient_lookup", &err);
+        const cg_ebrim_object *o = &sub->objects[refs[i].index];
+        if (merged_into) /* ITI-8 A40: refused even when check_patients is off */
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_PATIENT_ID, o,
+                         "patientId \"%s\" was merged into \"%s\" by the patient identity "
+                         "feed: submit for \"%s\"",
+                         refs[i].pid, merged_into, merged_into);
+        else if (!known && reg->check_patients)
             cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_PATIENT_ID, o,
                          "patientId \"%s\" is not known to this registry (no patient identity "
                          "feed registered it)",
                          refs[i].pid);
-        }
+        free(merged_into);
     }
     return CG_OK;
 }
@@ -790,7 +797,7 @@ cg_registry_submit(cg_registry *reg, cg_ebrim_submission *sub, const cg_store_do
     cg_rules_result res;
     cg_rules_check(&res, sub, errs);
     int rc = CG_OK;
-    if (reg->check_patients && (rc = check_patients(reg, sub, errs)) != CG_OK)
+    if ((rc = check_patients(reg, sub, errs)) != CG_OK)
         return rc;
     if ((rc = check_outside(reg, &res, errs)) != CG_OK)
         return rc;

@@ -13,7 +13,8 @@
 #include "store/store.h"
 
 typedef struct cg_registry_config {
-    int check_patients;            /* refuse unknown patient ids (XDSUnknownPatientId); default on */
+    int check_patients;            /* refuse unknown patient ids (XDSUnknownPatientId); default on.
+                                    * Ids merged into another (A40) are refused either way. */
     const char *home_community_id; /* urn:oid:..., NULL when not configured */
     size_t max_query_results;      /* stored queries: more objects is XDSTooManyResults (1000) */
     int multi_patient_queries;     /* ITI-51's two stored queries answered; default off */

@@ -41,6 +41,12 @@ typedef struct cg_store_backend {
     int (*object_xml)(void *be, const char *uuid, char **out, size_t *len, cg_err *err);
     int (*patient_known)(void *be, const char *patient_id, int *out, cg_err *err);
     int (*patient_list)(void *be, cg_store_patient_fn fn, void *ctx, cg_err *err);
+    /* Patient merges (see cg_store_patient_merge): apply_merge is a writer operation like
+     * apply_patient; CG_ENOTFOUND and CG_EINVAL refuse this job alone. */
+    int (*apply_merge)(void *be, const char *surviving, const char *subsumed, cg_err *err);
+    int (*patient_lookup)(void *be, const char *patient_id, int *known, char **merged_into,
+                          cg_err *err);
+    int (*patient_merges)(void *be, cg_store_merge_fn fn, void *ctx, cg_err *err);
     /* Stored queries (see cg_store_find). */
     int (*find)(void *be, const cg_store_filter *filter, size_t limit, int with_xml,
                 cg_store_rows *out, cg_err *err);

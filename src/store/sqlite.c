@@ -49,6 +49,8 @@
  *   a document is committed (state 0: retrievable) or pending (state 1: stored while a remote
  *   registry decides on its metadata; invisible to reads, its uniqueId taken, pending_since in
  *   Unix seconds and pending_owner naming the attempt, both NULL once committed).
+ * patients: the ids the registry knows; from version 3 merged_into names the surviving id a
+ *   subsumed one was merged into (ITI-8 A40; one level: never an id that is merged itself).
  * tallies: counts per kind kept in the writing transaction, so stats never counts rows.
  * meta: a few facts about the database itself. */
 /* clang-format off */
@@ -143,6 +145,11 @@ static const char *const migrations[] = {
     "ALTER TABLE documents ADD COLUMN pending_owner TEXT;"
     "CREATE INDEX documents_pending ON documents (pending_since) WHERE state = 1;"
     "PRAGMA user_version = 2;",
+    /* 3: patient merges (ITI-8 A40): a subsumed id names the id it was merged into. */
+    "ALTER TABLE patients ADD COLUMN merged_into TEXT;"
+    "ALTER TABLE patients ADD COLUMN merged_at TEXT;"
+    "CREATE INDEX patients_merged ON patients (merged_into) WHERE merged_into IS NOT NULL;"
+    "PRAGMA user_version = 3;",
 };
 /* clang-format on */
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -173,6 +180,9 @@ enum {
     W_DISCARD_DOCUMENT,
     W_PURGE_PENDING,
     W_INSERT_PATIENT,
+    W_PATIENT_STATE,
+    W_MERGE_PATIENT,
+    W_REPOINT_MERGED,
     W_TALLY,
     W_SET_STATUS,
     W_SET_XML,
@@ -229,13 +239,20 @@ static const struct {
                          "DELETE FROM documents WHERE state = 1 AND pending_since < ?1"},
     [W_INSERT_PATIENT] = {"insert_patient", "INSERT INTO patients (patient_id) VALUES (?1) "
                                             "ON CONFLICT (patient_id) DO NOTHING"},
+    [W_PATIENT_STATE] = {"patient_state", "SELECT merged_into FROM patients WHERE patient_id = ?1"},
+    [W_MERGE_PATIENT] = {"merge_patient",
+                         "UPDATE patients SET merged_into = ?1, "
+                         "merged_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE patient_id = ?2"},
+    [W_REPOINT_MERGED] = {"repoint_merged",
+                          "UPDATE patients SET merged_into = ?1 WHERE merged_into = ?2"},
     [W_TALLY] = {"tally", "UPDATE tallies SET n = n + ?2 WHERE name = ?1"},
     [W_SET_STATUS] = {"set_status",
                       "UPDATE objects SET status = ?3 WHERE uuid = ?1 AND status = ?2 RETURNING id"},
     [W_SET_XML] = {"set_xml", "UPDATE object_xml SET xml = ?2 WHERE object_id = ?1"},
 };
 
-enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_PENDING, R_COUNT };
+enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_PENDING,
+       R_PATIENT_LOOKUP, R_PATIENT_MERGES, R_COUNT };
 
 static const struct {
     const char *name;
@@ -246,11 +263,18 @@ static const struct {
     [R_OBJECT_XML] = {"object_xml",
                       "SELECT x.xml FROM objects o JOIN object_xml x ON x.object_id = o.id "
                       "WHERE o.uuid = ?1"},
-    [R_PATIENT_KNOWN] = {"patient_known", "SELECT 1 FROM patients WHERE patient_id = ?1"},
+    /* a merged (subsumed) id is no longer an identity submissions may use */
+    [R_PATIENT_KNOWN] = {"patient_known", "SELECT 1 FROM patients WHERE patient_id = ?1 "
+                                          "AND merged_into IS NULL"},
     [R_PATIENT_LIST] = {"patient_list",
                         "SELECT patient_id, added_at FROM patients ORDER BY patient_id"},
     [R_TALLIES] = {"stats", "SELECT name, n FROM tallies"},
     [R_PENDING] = {"pending_count", "SELECT count(*) FROM documents WHERE state = 1"},
+    [R_PATIENT_LOOKUP] = {"patient_lookup",
+                          "SELECT merged_into FROM patients WHERE patient_id = ?1"},
+    [R_PATIENT_MERGES] = {"patient_merges",
+                          "SELECT patient_id, merged_into, merged_at FROM patients "
+                          "WHERE merged_into IS NOT NULL ORDER BY patient_id"},
 };
 
 typedef struct reader {
@@ -872,6 +896,97 @@ sq_apply_patient(void *be, const char *patient_id, cg_err *err)
     return CG_OK;
 }
 
+/* Whether the writer knows a patient id (*known) and into what it was merged (heap, or NULL). */
+static int
+patient_state(sq_store *s, const char *patient_id, int *known, char **merged_into, cg_err *err)
+{
+    *known = 0;
+    *merged_into = NULL;
+    sqlite3_stmt *st = s->wst[W_PATIENT_STATE];
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, patient_id);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_PATIENT_STATE, b.rc, err);
+    int rc = w_step(s, W_PATIENT_STATE, err);
+    if (rc == SQLITE_DONE)
+        return CG_OK;
+    if (rc != SQLITE_ROW)
+        return rc;
+    *known = 1;
+    const char *into = (const char *)sqlite3_column_text(st, 0);
+    if (into)
+        *merged_into = cg_xstrdup(into);
+    sqlite3_reset(st);
+    return CG_OK;
+}
+
+/* Runs writer statement id with up to two text parameters. */
+static int
+w_exec_text(sq_store *s, int id, const char *p1, const char *p2, cg_err *err)
+{
+    binder b = {s->wst[id], SQLITE_OK};
+    b_text(&b, 1, p1);
+    if (p2)
+        b_text(&b, 2, p2);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, id, b.rc, err);
+    return w_exec(s, id, err);
+}
+
+static int
+merge_patients(sq_store *s, const char *surviving, const char *subsumed, cg_err *err)
+{
+    char *sub_into = NULL, *surv_into = NULL;
+    int sub_known = 0, surv_known = 0;
+    int rc;
+    if (strcmp(surviving, subsumed) == 0) {
+        rc = cg_err_set(err, CG_EINVAL, "cannot merge patient %s into itself", subsumed);
+        goto done;
+    }
+    if ((rc = patient_state(s, subsumed, &sub_known, &sub_into, err)) != CG_OK)
+        goto done;
+    if (!sub_known) {
+        rc = cg_err_set(err, CG_ENOTFOUND, "patient %s is not known to the registry", subsumed);
+        goto done;
+    }
+    if (sub_into) {
+        if (strcmp(sub_into, surviving) != 0)
+            rc = cg_err_set(err, CG_EINVAL, "patient %s was already merged into %s", subsumed,
+                            sub_into);
+        goto done; /* the same merge again: nothing to do */
+    }
+    if ((rc = patient_state(s, surviving, &surv_known, &surv_into, err)) != CG_OK)
+        goto done;
+    if (surv_into) {
+        rc = cg_err_set(err, CG_EINVAL, "the surviving patient %s was itself merged into %s",
+                        surviving, surv_into);
+        goto done;
+    }
+    int64_t tally[TALLY_COUNT] = {0};
+    if (!surv_known) {
+        if ((rc = w_exec_text(s, W_INSERT_PATIENT, surviving, NULL, err)) != CG_OK)
+            goto done;
+        tally[TALLY_PATIENTS] = 1;
+    }
+    if ((rc = w_exec_text(s, W_MERGE_PATIENT, surviving, subsumed, err)) != CG_OK ||
+        (rc = w_exec_text(s, W_REPOINT_MERGED, surviving, subsumed, err)) != CG_OK)
+        goto done;
+    add_tallies(s, tally);
+done:
+    free(sub_into);
+    free(surv_into);
+    return rc;
+}
+
+static int
+sq_apply_merge(void *be, const char *surviving, const char *subsumed, cg_err *err)
+{
+    sq_store *s = be;
+    if (w_exec(s, W_SAVEPOINT, err) != CG_OK)
+        return CG_EIO;
+    return savepoint_end(s, merge_patients(s, surviving, subsumed, err), err);
+}
+
 static int
 sq_begin(void *be, cg_err *err)
 {
@@ -989,6 +1104,21 @@ reader_put(sq_store *s, reader *r)
     reader_close(r); /* beyond `readers` idle connections */
 }
 
+/* The pool's connections lent to sqlite_query.c (see sqlite_int.h). */
+sqlite3 *
+cg_sq_reader_get(void *be, void **handle, cg_err *err)
+{
+    reader *r = reader_get(be, err);
+    *handle = r;
+    return r ? r->db : NULL;
+}
+
+void
+cg_sq_reader_put(void *be, void *handle)
+{
+    reader_put(be, handle);
+}
+
 static int
 r_fail(reader *r, int id, int rc, cg_err *err)
 {
@@ -1091,21 +1221,6 @@ sq_patient_known(void *be, const char *patient_id, int *out, cg_err *err)
     return rc;
 }
 
-/* The pool's connections lent to sqlite_query.c (see sqlite_int.h). */
-sqlite3 *
-cg_sq_reader_get(void *be, void **handle, cg_err *err)
-{
-    reader *r = reader_get(be, err);
-    *handle = r;
-    return r ? r->db : NULL;
-}
-
-void
-cg_sq_reader_put(void *be, void *handle)
-{
-    reader_put(be, handle);
-}
-
 static int
 sq_patient_list(void *be, cg_store_patient_fn fn, void *ctx, cg_err *err)
 {
@@ -1124,6 +1239,58 @@ sq_patient_list(void *be, cg_store_patient_fn fn, void *ctx, cg_err *err)
     }
     if (rc == CG_OK && step != SQLITE_DONE)
         rc = r_fail(r, R_PATIENT_LIST, step, err);
+    sqlite3_reset(st);
+    reader_put(s, r);
+    return rc;
+}
+
+static int
+sq_patient_lookup(void *be, const char *patient_id, int *known, char **merged_into, cg_err *err)
+{
+    sq_store *s = be;
+    reader *r = reader_get(s, err);
+    if (r == NULL)
+        return CG_EIO;
+    sqlite3_stmt *st = r->st[R_PATIENT_LOOKUP];
+    int rc = CG_OK;
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, patient_id);
+    int step = b.rc == SQLITE_OK ? sqlite3_step(st) : SQLITE_OK;
+    if (step == SQLITE_ROW) {
+        *known = 1;
+        const char *into = (const char *)sqlite3_column_text(st, 0);
+        if (into)
+            *merged_into = cg_xstrdup(into);
+        sqlite3_reset(st);
+    } else if (step == SQLITE_DONE) {
+        sqlite3_reset(st);
+    } else {
+        rc = r_fail(r, R_PATIENT_LOOKUP, step, err);
+    }
+    sqlite3_clear_bindings(st);
+    reader_put(s, r);
+    return rc;
+}
+
+static int
+sq_patient_merges(void *be, cg_store_merge_fn fn, void *ctx, cg_err *err)
+{
+    sq_store *s = be;
+    reader *r = reader_get(s, err);
+    if (r == NULL)
+        return CG_EIO;
+    sqlite3_stmt *st = r->st[R_PATIENT_MERGES];
+    int rc = CG_OK;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *at = (const char *)sqlite3_column_text(st, 2);
+        rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+                (const char *)sqlite3_column_text(st, 1), at ? at : "");
+        if (rc != 0)
+            break;
+    }
+    if (rc == CG_OK && step != SQLITE_DONE)
+        rc = r_fail(r, R_PATIENT_MERGES, step, err);
     sqlite3_reset(st);
     reader_put(s, r);
     return rc;
@@ -1390,6 +1557,9 @@ const cg_store_backend cg_store_sqlite_backend = {
     .object_xml = sq_object_xml,
     .patient_known = sq_patient_known,
     .patient_list = sq_patient_list,
+    .apply_merge = sq_apply_merge,
+    .patient_lookup = sq_patient_lookup,
+    .patient_merges = sq_patient_merges,
     .find = cg_sq_find,
     .stats = sq_stats,
 };

@@ -22,13 +22,14 @@
 #include "store/backend.h"
 #include "util/alloc.h"
 
-enum { JOB_SUBMIT = 1, JOB_PATIENT, JOB_DOCUMENTS };
+enum { JOB_SUBMIT = 1, JOB_PATIENT, JOB_DOCUMENTS, JOB_MERGE };
 
 typedef struct store_job {
     struct store_job *next;
     int type;
     const cg_store_submission *sub;
     const char *patient_id;
+    const char *subsumed; /* JOB_MERGE: patient_id is the surviving id */
     int docs_op; /* JOB_DOCUMENTS: CG_STORE_DOCS_* */
     const cg_store_document *docs;
     size_t ndocs;
@@ -75,6 +76,8 @@ apply_job(cg_store *st, store_job *j)
     if (j->type == JOB_DOCUMENTS)
         return st->be->apply_documents(st->impl, j->docs_op, j->docs, j->ndocs, j->owner,
                                        &j->conflicts, &j->err);
+    if (j->type == JOB_MERGE)
+        return st->be->apply_merge(st->impl, j->patient_id, j->subsumed, &j->err);
     return st->be->apply_patient(st->impl, j->patient_id, &j->err);
 }
 
@@ -463,6 +466,38 @@ cg_store_patient_list(cg_store *store, cg_store_patient_fn fn, void *ctx, cg_err
 {
     assert(store && fn);
     return store->be->patient_list(store->impl, fn, ctx, err);
+}
+
+int
+cg_store_patient_merge(cg_store *store, const char *surviving, const char *subsumed, cg_err *err)
+{
+    assert(store && surviving && subsumed);
+    store_job job;
+    memset(&job, 0, sizeof job);
+    job.type = JOB_MERGE;
+    job.patient_id = surviving;
+    job.subsumed = subsumed;
+    run_job(store, &job);
+    if (job.rc != CG_OK)
+        cg_err_set(err, job.rc, "%s", job.err.msg);
+    return job.rc;
+}
+
+int
+cg_store_patient_lookup(cg_store *store, const char *patient_id, int *known, char **merged_into,
+                        cg_err *err)
+{
+    assert(store && patient_id && known && merged_into);
+    *known = 0;
+    *merged_into = NULL;
+    return store->be->patient_lookup(store->impl, patient_id, known, merged_into, err);
+}
+
+int
+cg_store_patient_merges(cg_store *store, cg_store_merge_fn fn, void *ctx, cg_err *err)
+{
+    assert(store && fn);
+    return store->be->patient_merges(store->impl, fn, ctx, err);
 }
 
 int

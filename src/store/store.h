@@ -270,13 +270,33 @@ int cg_store_find(cg_store *store, const cg_store_filter *filter, size_t limit, 
 void cg_store_rows_dispose(cg_store_rows *rows);
 
 /* Patients known to the registry (patient identity feed, `cdagate patient add`). A CX string
- * "ID^^^&OID&ISO". Adding an existing patient is not an error. */
+ * "ID^^^&OID&ISO". Adding an existing patient is not an error (a merged one stays merged).
+ * cg_store_patient_known: 1 for an id added and not merged into another (see below). */
 int cg_store_patient_add(cg_store *store, const char *patient_id, cg_err *err);
 int cg_store_patient_known(cg_store *store, const char *patient_id, int *out, cg_err *err);
 /* Called once per patient, ordered by patient_id; added_at is UTC "YYYY-MM-DDThh:mm:ssZ".
  * Returning non-zero stops the listing, and cg_store_patient_list returns that value. */
 typedef int (*cg_store_patient_fn)(void *ctx, const char *patient_id, const char *added_at);
 int cg_store_patient_list(cg_store *store, cg_store_patient_fn fn, void *ctx, cg_err *err);
+
+/* Patient merge (ITI-8 A40, `cdagate patient merge`): subsumed is recorded as merged into
+ * surviving, atomically and durably like a patient add; surviving is added when unknown; ids
+ * merged into subsumed before now point at surviving (one level: an id is merged into an id
+ * that is not merged). From then on cg_store_patient_known says 0 for subsumed (it is no longer
+ * an identity submissions may use) and 1 for surviving. Merging the same pair again: CG_OK.
+ * CG_ENOTFOUND: subsumed is unknown. CG_EINVAL: subsumed is surviving, or already merged into
+ * another id, or surviving was itself merged (err names into what). CG_EIO: nothing written. */
+int cg_store_patient_merge(cg_store *store, const char *surviving, const char *subsumed,
+                           cg_err *err);
+/* What the registry knows of one id: *known 1 when it was added or merged (0: never seen);
+ * *merged_into a heap copy (free()) of the id it was merged into, NULL when it was not. */
+int cg_store_patient_lookup(cg_store *store, const char *patient_id, int *known,
+                            char **merged_into, cg_err *err);
+/* Called once per merged id, ordered by subsumed id; merged_at as added_at above. Returning
+ * non-zero stops the listing, and cg_store_patient_merges returns that value. */
+typedef int (*cg_store_merge_fn)(void *ctx, const char *subsumed, const char *surviving,
+                                 const char *merged_at);
+int cg_store_patient_merges(cg_store *store, cg_store_merge_fn fn, void *ctx, cg_err *err);
 
 /* Counts for /health and tests. */
 typedef struct cg_store_stats {

@@ -23,6 +23,8 @@ void cg_test_register_registry_format(void);
 void cg_test_register_registry(void);
 void cg_test_register_store(void);
 void cg_test_register_registry_query(void);
+void cg_test_register_hl7v2_message(void);
+void cg_test_register_svc_pif(void);
 
 /* A fixture's path: CG_TEST_FIXTURES "/" rel; free() it. */
 char *cg_test_fixture(const char *rel);

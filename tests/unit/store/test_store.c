@@ -233,7 +233,7 @@ test_open_creates_schema_and_reopen_keeps_data(void)
     char *path = cg_fs_join(dir, "registry.db");
     CU_ASSERT(cg_fs_is_file(path));
     cg_store_stats s = stats(st);
-    CU_ASSERT_EQUAL(s.schema_version, 2);
+    CU_ASSERT_EQUAL(s.schema_version, 3);
     CU_ASSERT_EQUAL(s.document_entries + s.submission_sets + s.associations + s.documents, 0);
 
     sample a;
@@ -253,7 +253,7 @@ test_open_creates_schema_and_reopen_keeps_data(void)
 
     st = open_store(dir, 0);
     s = stats(st);
-    CU_ASSERT_EQUAL(s.schema_version, 2);
+    CU_ASSERT_EQUAL(s.schema_version, 3);
     CU_ASSERT_EQUAL(s.document_entries, 1);
     CU_ASSERT_EQUAL(s.submission_sets, 1);
     CU_ASSERT_EQUAL(s.associations, 2);
@@ -1044,7 +1044,10 @@ test_migration_from_v1(void)
     sample_init(&b, "v1-b", 100);
     CU_ASSERT_EQUAL(submit(st, &a.sub, NULL), CG_OK);
     cg_store_free(st);
-    db_exec(dir, "DROP INDEX documents_pending;"
+    db_exec(dir, "DROP INDEX patients_merged;" /* schema 3's additions */
+                 "ALTER TABLE patients DROP COLUMN merged_at;"
+                 "ALTER TABLE patients DROP COLUMN merged_into;"
+                 "DROP INDEX documents_pending;"
                  "ALTER TABLE documents DROP COLUMN pending_owner;"
                  "ALTER TABLE documents DROP COLUMN pending_since;"
                  "ALTER TABLE documents DROP COLUMN state;"
@@ -1052,7 +1055,7 @@ test_migration_from_v1(void)
 
     st = open_store(dir, 0);
     cg_store_stats s = stats(st);
-    CU_ASSERT_EQUAL(s.schema_version, 2);
+    CU_ASSERT_EQUAL(s.schema_version, 3);
     CU_ASSERT_EQUAL(s.documents, 1);
     CU_ASSERT_EQUAL(s.document_entries, 1);
     CU_ASSERT_EQUAL(s.pending_documents, 0);
@@ -1068,14 +1071,14 @@ test_migration_from_v1(void)
     CU_ASSERT(document_exists(st, b.de_uid));
     cg_store_free(st);
 
-    /* the file says version 2 now */
+    /* the file says version 3 now */
     char *path = cg_fs_join(dir, "registry.db");
     sqlite3 *db = NULL;
     CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *q = NULL;
     CU_ASSERT_EQUAL(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
     CU_ASSERT_EQUAL(sqlite3_step(q), SQLITE_ROW);
-    CU_ASSERT_EQUAL(sqlite3_column_int(q, 0), 2);
+    CU_ASSERT_EQUAL(sqlite3_column_int(q, 0), 3);
     sqlite3_finalize(q);
     sqlite3_close(db);
     free(path);
@@ -1241,6 +1244,6 @@ cg_test_register_store(void)
                 test_pending_discard_and_conflicts);
     CU_add_test(s, "stale pending documents are purged at open, fresh ones kept",
                 test_pending_purged_at_open);
-    CU_add_test(s, "a schema 1 database upgrades to 2 keeping its documents",
+    CU_add_test(s, "a schema 1 database upgrades to the current schema keeping its documents",
                 test_migration_from_v1);
 }
