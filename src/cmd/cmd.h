@@ -7,5 +7,6 @@ int cg_cmd_validate(int argc, char **argv);
 int cg_cmd_profile(int argc, char **argv);
 int cg_cmd_serve(int argc, char **argv);
 int cg_cmd_patient(int argc, char **argv);
+int cg_cmd_render(int argc, char **argv);
 
 #endif

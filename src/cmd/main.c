@@ -17,6 +17,7 @@ usage(FILE *out)
             "  profile    install and list validation profiles (schemas, Schematron, value sets)\n"
             "  serve      run the XDS.b gateway: ITI-41, ITI-42, ITI-43 over SOAP 1.2 and MTOM\n"
             "  patient    add, list and merge the patients the registry knows\n"
+            "  render     write a C-CDA document as a safe HTML page for people to read\n"
             "  version    print the version\n"
             "\n"
             "`cdagate COMMAND --help` describes a command.\n");
@@ -48,6 +49,8 @@ main(int argc, char **argv)
         rc = cg_cmd_serve(argc - 1, argv + 1);
     else if (strcmp(cmd, "patient") == 0)
         rc = cg_cmd_patient(argc - 1, argv + 1);
+    else if (strcmp(cmd, "render") == 0)
+        rc = cg_cmd_render(argc - 1, argv + 1);
     else {
         fprintf(stderr, "cdagate: '%s' is not a command\n", cmd);
         usage(stderr);

@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include "registry/registry.h"
+#include "render/render.h"
 #include "repository/repository.h"
 #include "store/store.h"
 #include "svc/query.h"
+#include "svc/view.h"
 #include "svc/pif.h"
 #include "svc/xds.h"
 #include "transport/mllp.h"
@@ -40,6 +42,10 @@ struct cg_gateway {
     cg_xds xds;
     cg_route routes[6];
     cg_server_wsdl wsdl[2];
+    cg_render *render; /* the document views' stylesheet; NULL when it could not be loaded */
+    char *render_missing;
+    cg_view view;
+    cg_get_route get_routes[2];
     cg_server *server;
     FILE *access_log;
     int own_access_log;
@@ -338,6 +344,10 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     sv.nroutes = nroutes;
     gw->wsdl[0] = (cg_server_wsdl){cfg->repository_path, "repository.wsdl"};
     gw->wsdl[1] = (cg_server_wsdl){cfg->registry_path, "registry.wsdl"};
+    gw->get_routes[0] = (cg_get_route){CG_VIEW_PREFIX, cg_svc_documents, &gw->view};
+    gw->get_routes[1] = (cg_get_route){CG_VIEW_PATIENT_PREFIX, cg_svc_patient_page, &gw->view};
+    sv.get_routes = gw->get_routes;
+    sv.nget_routes = cfg->registry_url ? 1 : 2; /* the patient page needs the local registry */
     sv.wsdl_dir = gateway_wsdl_dir();
     sv.wsdl_map = gw->wsdl;
     sv.nwsdl = nroutes > 2 ? 2 : 1;
@@ -394,6 +404,16 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
                                    .max_depth = cfg->max_xml_depth,
                                    .validation_slots = gateway_validation_threads(cfg)};
     gw->repository = cg_repository_new(gw->store, &rp_cfg);
+    cg_err verr;
+    cg_err_init(&verr);
+    if (cg_render_open(&gw->render, NULL, &verr) != CG_OK)
+        gw->render_missing = cg_xasprintf("document views are off: %s", verr.msg);
+    gw->view = (cg_view){.store = gw->store,
+                         .repository_id = gw->repository_id,
+                         .render = gw->render,
+                         .render_missing = gw->render_missing,
+                         .max_document = cfg->max_attachment,
+                         .max_depth = cfg->max_xml_depth};
     gw->xds.registry = gw->registry;
     gw->xds.repository = gw->repository;
     gw->xds.forward = gw->forward;
@@ -451,6 +471,12 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
                 c->repository_path, c->registry_path);
     }
     fprintf(out, "cdagate: repositoryUniqueId %s\n", gw->repository_id);
+    if (gw->render_missing)
+        fprintf(out, "cdagate: %s\n", gw->render_missing);
+    else
+        fprintf(out, "cdagate: documents at " CG_VIEW_PREFIX "{uniqueId}, as HTML at "
+                     CG_VIEW_PREFIX "{uniqueId}/view%s\n",
+                gw->forward ? "" : "; a patient's at " CG_VIEW_PATIENT_PREFIX "{patientId}");
     fprintf(out, "cdagate: data directory %s\n", c->data_dir);
     cg_store_stats st;
     cg_err err;
@@ -488,6 +514,8 @@ void cg_gateway_free(cg_gateway *gw)
     cg_repository_free(gw->repository);
     cg_registry_free(gw->registry);
     cg_profile_free(gw->profile);
+    cg_render_free(gw->render);
+    free(gw->render_missing);
     free(gw->profile_missing);
     cg_store_free(gw->store);
     if (gw->own_access_log)

@@ -1,7 +1,8 @@
 /* request: one SOAP request as the transaction handlers see it, and the answer they give.
  * Owns: the transport-neutral shape of a request (action, body as a libxml2 tree, MTOM parts,
- * peer identity, pool, deadline) and of a response (body, parts to send as MTOM, fault), and
- * resolving a Document element's content (xop:Include or inline base64).
+ * peer identity, pool, deadline) and of a response (body, parts to send as MTOM, fault), the
+ * GET routes that are not SOAP (cg_get_route, cg_http_answer: pages and documents for people),
+ * and resolving a Document element's content (xop:Include or inline base64).
  * Does not own: sockets, HTTP, MIME or the envelope (transport), what a body means (svc handlers). */
 #ifndef CG_SVC_REQUEST_H
 #define CG_SVC_REQUEST_H
@@ -102,6 +103,27 @@ typedef struct cg_route {
     const char *body_ns;
     const char *body_name;
 } cg_route;
+
+/* A GET that is not SOAP (a page, a document's bytes): the handler fills an answer; the
+ * transport sends it as it is, with the headers given. Everything in it lives in req->pool. */
+typedef struct cg_http_answer {
+    int status;               /* 200, 400, 404 ... */
+    const char *content_type; /* e.g. "text/html; charset=utf-8" */
+    const unsigned char *data;
+    size_t len;
+    const char *headers; /* extra header lines "Name: value", separated by CRLF, may be NULL */
+} cg_http_answer;
+
+/* rest: the path after the route's prefix, still %-encoded; query: after '?', "" when none.
+ * Returns CG_OK with out filled (error pages too); anything else is answered 500. */
+typedef int (*cg_get_fn)(void *ctx, const cg_request *req, const char *rest, const char *query,
+                         cg_http_answer *out);
+
+typedef struct cg_get_route {
+    const char *prefix; /* a path starting with it is this route's, e.g. "/documents/" */
+    cg_get_fn fn;
+    void *ctx;
+} cg_get_route;
 
 /* The route for a request: path and action must match; with no action at all, path and the
  * body element. NULL when none matches. */

@@ -275,6 +275,43 @@ static int serve_wsdl(worker *wk, const char *path)
     return rc;
 }
 
+static const cg_get_route *find_get_route(const cg_server *srv, const char *path)
+{
+    for (size_t i = 0; i < srv->cfg.nget_routes; i++) {
+        const char *prefix = srv->cfg.get_routes[i].prefix;
+        if (strncmp(path, prefix, strlen(prefix)) == 0)
+            return &srv->cfg.get_routes[i];
+    }
+    return NULL;
+}
+
+/* A GET route's answer (a page, a document), sent as the handler made it. */
+static int serve_get_route(worker *wk, const cg_get_route *route, const char *path,
+                           const char *query)
+{
+    cg_server *srv = wk->srv;
+    cg_request req = {0};
+    req.pool = wk->pool;
+    req.path = cg_pool_strdup(wk->pool, path);
+    req.peer_addr = wk->conn->peer;
+    req.peer_subject = wk->peer_subject;
+    req.limits = &srv->limits;
+    cg_http_answer a = {0};
+    int rc;
+    if (route->fn(route->ctx, &req, path + strlen(route->prefix), query, &a) != CG_OK ||
+        a.status < 200 || a.status > 599 || !a.content_type) {
+        wk->status = 500;
+        rc = send_text(wk->soap, 500, "the page could not be made\n");
+    } else {
+        wk->status = a.status;
+        wk->soap->http_extra_header = a.headers;
+        rc = send_plain(wk->soap, a.status, a.content_type, (const char *)a.data, a.len);
+        wk->soap->http_extra_header = NULL;
+    }
+    log_request(wk, &req, NULL, wk->status);
+    return rc;
+}
+
 static int server_get(struct soap *soap)
 {
     cg_wire *w = soap->user;
@@ -282,6 +319,7 @@ static int server_get(struct soap *soap)
     cg_server *srv = wk->srv;
     char path[sizeof(soap->path)];
     const char *query = path_query(soap, path, sizeof(path));
+    const cg_get_route *route;
     int rc;
     if (wk->last)
         soap->keep_alive = 0;
@@ -303,6 +341,9 @@ static int server_get(struct soap *soap)
         cg_buf_dispose(&out);
     } else if (strcasecmp(query, "wsdl") == 0) {
         rc = serve_wsdl(wk, path);
+    } else if ((route = find_get_route(srv, path)) != NULL) {
+        rc = serve_get_route(wk, route, path, query);
+        return rc == SOAP_OK ? SOAP_STOP : rc;
     } else {
         wk->status = 404;
         rc = send_text(soap, 404, "not found\n");

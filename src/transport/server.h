@@ -2,7 +2,8 @@
  * Owns: binding and accepting (gSOAP), TLS 1.2+/1.3 with optional client certificates
  * (gSOAP's OpenSSL layer), keep-alive connections served by a fixed pool of worker threads,
  * the limits and timeouts that keep slow or oversized requests from holding them, dispatch on
- * path + wsa:Action to the cg_route table, faults, GET /health and GET <endpoint>?wsdl.
+ * path + wsa:Action to the cg_route table, faults, GET /health and GET <endpoint>?wsdl, and
+ * other GETs by path prefix to the cg_get_route table.
  * A worker holds a connection only while it has bytes to read: an idle one (new, or kept alive
  * between requests) is parked with the accepting thread, which watches it with epoll and queues
  * it for the workers again when its next request arrives, or closes it at its deadline.
@@ -48,6 +49,8 @@ typedef struct cg_server_config {
     int allow_plain;          /* plain HTTP on a non-loopback address only when set */
     const cg_route *routes;
     size_t nroutes;
+    const cg_get_route *get_routes; /* GET paths that are not SOAP (pages, documents) */
+    size_t nget_routes;
     const char *wsdl_dir;     /* directory of the WSDL files served for GET <path>?wsdl */
     const cg_server_wsdl *wsdl_map;
     size_t nwsdl;

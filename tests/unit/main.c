@@ -57,6 +57,8 @@ main(void)
     cg_test_register_registry();
     cg_test_register_store();
     cg_test_register_registry_query();
+    cg_test_register_render();
+    cg_test_register_svc_view();
     cg_test_register_hl7v2_message();
     cg_test_register_svc_pif();
     CU_basic_set_mode(CU_BRM_VERBOSE);

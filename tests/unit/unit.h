@@ -23,6 +23,9 @@ void cg_test_register_registry_format(void);
 void cg_test_register_registry(void);
 void cg_test_register_store(void);
 void cg_test_register_registry_query(void);
+void cg_test_register_render(void);
+void cg_test_register_svc_view(void);
+
 void cg_test_register_hl7v2_message(void);
 void cg_test_register_svc_pif(void);
 
