@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/base64.h"
 
 void
 cg_hl7_limits_default(cg_hl7_limits *out)
@@ -246,18 +247,6 @@ cg_hl7_get(char *out, size_t cap, const cg_hl7_message *msg, const char *raw, si
     return cg_hl7_unescape(out, cap, &msg->d, s, n);
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int
 cg_hl7_unescape(char *out, size_t cap, const cg_hl7_delims *d, const char *raw, size_t len)
 {
@@ -294,14 +283,14 @@ cg_hl7_unescape(char *out, size_t cap, const cg_hl7_delims *d, const char *raw, 
             PUT(one);
         } else if (n >= 3 && *seq == 'X' && (n - 1) % 2 == 0) {
             size_t k;
-            for (k = 1; k < n && hexval(seq[k]) >= 0; k++)
+            for (k = 1; k < n && cg_hex_value(seq[k]) >= 0; k++)
                 ;
             if (k < n) { /* not hex after all: kept as it is */
                 for (size_t j = i; j <= (size_t)(close - raw); j++)
                     PUT(raw[j]);
             } else {
                 for (k = 1; k < n; k += 2) {
-                    char byte = (char)(hexval(seq[k]) * 16 + hexval(seq[k + 1]));
+                    char byte = (char)(cg_hex_value(seq[k]) * 16 + cg_hex_value(seq[k + 1]));
                     PUT(byte == '\0' ? ' ' : byte);
                 }
             }

@@ -41,17 +41,6 @@ const char *cg_response_add_part(cg_response *resp, cg_pool *pool, const char *c
     return p->content_id;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "cid:abc%40x" -> "abc@x"; also accepts "<abc@x>" forms some peers send. */
 static char *request_cid(cg_pool *pool, const char *href)
 {
@@ -62,9 +51,9 @@ static char *request_cid(cg_pool *pool, const char *href)
     char *out = cg_pool_alloc(pool, n + 1);
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (href[i] == '%' && i + 2 < n && hexval(href[i + 1]) >= 0 &&
-            hexval(href[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(href[i + 1]) * 16 + hexval(href[i + 2]));
+        if (href[i] == '%' && i + 2 < n && cg_hex_value(href[i + 1]) >= 0 &&
+            cg_hex_value(href[i + 2]) >= 0) {
+            out[o++] = (char)(cg_hex_value(href[i + 1]) * 16 + cg_hex_value(href[i + 2]));
             i += 2;
         } else {
             out[o++] = href[i];

@@ -8,23 +8,13 @@
 #include <strings.h>
 
 #include "util/alloc.h"
+#include "util/base64.h"
 #include "util/id.h"
 #include "xml/parse.h"
 
 #define VIEW_SECURITY_HEADERS                                                                      \
     "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"                          \
     "Cache-Control: no-store\r\nX-Frame-Options: DENY"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 char *cg_view_url_decode(cg_pool *pool, const char *src, size_t n, size_t max)
 {
@@ -33,8 +23,8 @@ char *cg_view_url_decode(cg_pool *pool, const char *src, size_t n, size_t max)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)src[i];
         if (c == '%') {
-            int hi = i + 1 < n ? hexval(src[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(src[i + 2]) : -1;
+            int hi = i + 1 < n ? cg_hex_value(src[i + 1]) : -1;
+            int lo = i + 2 < n ? cg_hex_value(src[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return NULL;
             c = (unsigned char)(hi * 16 + lo);

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "transport/server.h"
 #include "util/alloc.h"
 
 #define MLLP_SB 0x0b
@@ -277,48 +278,19 @@ accept_main(void *arg)
 
 /* ---- open, start, free ----------------------------------------------------------------------- */
 
-static int
-split_listen(const char *listen, char *host, size_t cap, char *port, size_t pcap)
-{
-    const char *colon;
-    if (listen[0] == '[') {
-        const char *end = strchr(listen, ']');
-        if (!end || end[1] != ':')
-            return CG_EINVAL;
-        snprintf(host, cap, "%.*s", (int)(end - listen - 1), listen + 1);
-        colon = end + 1;
-    } else {
-        colon = strrchr(listen, ':');
-        if (!colon)
-            return CG_EINVAL;
-        snprintf(host, cap, "%.*s", (int)(colon - listen), listen);
-    }
-    const char *p = colon + 1;
-    size_t n = strlen(p);
-    if (n == 0 || n > 5 || strspn(p, "0123456789") != n || strtol(p, NULL, 10) > 65535)
-        return CG_EINVAL;
-    snprintf(port, pcap, "%s", p);
-    return CG_OK;
-}
-
-static int
-is_loopback(const char *host)
-{
-    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-           strcmp(host, "::1") == 0;
-}
-
 int
 cg_mllp_open(cg_mllp **out, const cg_mllp_config *cfg, cg_err *err)
 {
     assert(out && cfg && cfg->handler);
     *out = NULL;
     char host[256], port[8];
-    if (!cfg->listen || split_listen(cfg->listen, host, sizeof host, port, sizeof port) != CG_OK)
+    int portnum = 0;
+    if (!cfg->listen || cg_listen_parse(cfg->listen, host, sizeof host, &portnum) != CG_OK)
         return cg_err_set(err, CG_EINVAL,
                           "MLLP listen address \"%s\" is not HOST:PORT or [IPv6]:PORT",
                           cfg->listen ? cfg->listen : "");
-    if (!cfg->allow_plain && !is_loopback(host))
+    snprintf(port, sizeof port, "%d", portnum);
+    if (!cfg->allow_plain && !cg_listen_is_loopback(host))
         return cg_err_set(err, CG_EINVAL,
                           "plain MLLP on %s is refused: listen on loopback (behind a TLS tunnel) "
                           "or set pif.allow_plain = true",

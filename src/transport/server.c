@@ -1025,7 +1025,7 @@ static void park_close_all(cg_server *srv)
 
 /* ---- start, run, stop ---------------------------------------------------------------------- */
 
-static int parse_listen(const char *listen, char *host, size_t cap, int *port)
+int cg_listen_parse(const char *listen, char *host, size_t cap, int *port)
 {
     const char *colon;
     if (listen[0] == '[') {
@@ -1049,7 +1049,7 @@ static int parse_listen(const char *listen, char *host, size_t cap, int *port)
     return CG_OK;
 }
 
-static int is_loopback(const char *host)
+int cg_listen_is_loopback(const char *host)
 {
     return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
            strcmp(host, "::1") == 0;
@@ -1186,11 +1186,11 @@ int cg_server_start(cg_server **out, const cg_server_config *cfg, cg_err *err)
     *out = NULL;
     char host[256];
     int port = 0, rc;
-    if (!cfg->listen || parse_listen(cfg->listen, host, sizeof(host), &port) != CG_OK)
+    if (!cfg->listen || cg_listen_parse(cfg->listen, host, sizeof(host), &port) != CG_OK)
         return cg_err_set(err, CG_EINVAL, "listen address \"%s\" is not HOST:PORT or [IPv6]:PORT",
                           cfg->listen ? cfg->listen : "");
     int tls = cfg->tls_cert != NULL;
-    if (!tls && !cfg->allow_plain && !is_loopback(host))
+    if (!tls && !cfg->allow_plain && !cg_listen_is_loopback(host))
         return cg_err_set(err, CG_EINVAL,
                           "plain HTTP on %s is refused: configure TLS or allow plain HTTP", host);
     if (cfg->tls_ca && !tls)

@@ -85,4 +85,10 @@ void cg_server_get_stats(cg_server_stats *out, cg_server *srv);
 /* Stops (if running), joins the workers, closes the listener. NULL is allowed. */
 void cg_server_free(cg_server *srv);
 
+/* A listen address "HOST:PORT" or "[IPV6]:PORT" split (host into a buffer of cap bytes); port
+ * 0..65535. CG_EINVAL when malformed. Also used by the MLLP listener. */
+int cg_listen_parse(const char *listen, char *host, size_t cap, int *port);
+/* Whether a host of cg_listen_parse is loopback (plain TCP is allowed there only by default). */
+int cg_listen_is_loopback(const char *host);
+
 #endif

@@ -44,3 +44,14 @@ size_t cg_base64_decode(unsigned char *out, const unsigned char *in, size_t len)
         return CG_BASE64_INVALID;
     return o;
 }
+
+int cg_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
