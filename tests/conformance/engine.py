@@ -257,6 +257,9 @@ class Run:
             if step.flag('NewPatientId') is not None:
                 self.patients[test] = self.new_patient(test)
             return
+        if step.tx.tag == 'NullTransaction':
+            self._assertions(section, step)
+            return
         values = self._values(section, step)
         cap = step.capability()
         if cap == 'patients':
@@ -285,12 +288,71 @@ class Run:
             raise Unsupported('sending %s' % step.tx.tag)
         self._check_status(step, answer)
         if cap in ('ITI-18', 'ITI-51'):
-            self._check_contents(step, answer.body)
+            self._check_contents(section, step, answer.body)
         if cap == 'ITI-43':
             self._check_retrieve(section, step, answer, values)
         self._reports(step, sent, answer.body, result)
+        result['output'] = answer.body
+
+    # ---- assertions ----
+
+    def _assertions(self, section, step):
+        """<Assertions> over the answer of the section's previous step (<DataRef file="THIS"
+        as="output"/>): the forms the kit's query tests use, `PATH = 'text'`, `'text' = PATH`,
+        `'text' != PATH` and `count(PATH) = N`, with XPath 1.0's node-set comparisons. Any other
+        form is not imitated (the section is skipped, never passed)."""
+        asserts = step.tx.find('Assertions')
+        refs = asserts.findall('DataRef') if asserts is not None else []
+        if len(refs) != 1 or refs[0].get('file') != 'THIS' or refs[0].get('as') != 'output':
+            raise Unsupported('Assertions without <DataRef file="THIS" as="output"/>')
+        before = [s for s in section.steps if s is not step]
+        index = section.steps.index(step)
+        prev = section.steps[index - 1] if index > 0 else None
+        res = self.results.get((section.test.name, section.name, prev.id)) if prev else None
+        if not before or res is None or res.get('output') is None:
+            raise StepFailed('step %s: no earlier answer to assert on' % step.id)
+        body = res['output']
+        for a in asserts.findall('Assert'):
+            expr = ' '.join((a.text or '').split())
+            m = re.fullmatch(r"count\((.+)\) = (\d+)", expr)
+            if m:
+                ok = len(xpath(body, m.group(1))) == int(m.group(2))
+            else:
+                m = (re.fullmatch(r"(/.+) (=) '([^']*)'", expr) or
+                     re.fullmatch(r"'([^']*)' (!?=) (/.+)", expr))
+                if not m:
+                    raise Unsupported('assertion %s' % expr)
+                path, op, text = ((m.group(1), m.group(2), m.group(3)) if expr.startswith('/')
+                                  else (m.group(3), m.group(2), m.group(1)))
+                found = xpath(body, path)
+                ok = any(v == text for v in found) if op == '=' else any(v != text for v in found)
+            if not ok:
+                raise StepFailed('step %s: assertion %s does not hold (%s)'
+                                 % (step.id, a.get('id', ''), expr))
 
     # ---- values ----
+
+    def _use_id(self, section, step, ref):
+        """The value a UseId element names: an id an earlier step assigned."""
+        dep = section.reference(ref) or (section.test.name, section.name)
+        res = self.results.get(dep + (ref.get('step', ''),))
+        if res is None and section.reference(ref) is None:
+            # a step of another section of the same test, named like its section
+            # (12344/rplc names submit_doc_for_rplc)
+            dep = (section.test.name, ref.get('step', ''))
+            res = self.results.get(dep + (ref.get('step', ''),))
+        if res is None:
+            raise StepFailed('step %s: UseId names step %s/%s/%s, which has no result'
+                             % (step.id, dep[0], dep[1], ref.get('step')))
+        where = ref.get('section', 'AssignedUids')
+        if where == 'AssignedPatientId':
+            value = res['AssignedPatientId']
+        else:
+            value = res.get(where, {}).get(ref.get('id'))
+        if value is None:
+            raise StepFailed('step %s: UseId %s: step %s has no %s for %s'
+                             % (step.id, ref.get('symbol'), ref.get('step'), where, ref.get('id')))
+        return value
 
     def _values(self, section, step):
         """{placeholder: value} for a step: built-ins, UseId, UseReport."""
@@ -303,25 +365,7 @@ class Run:
         if step.all('UseXPath'):
             raise Unsupported('UseXPath')
         for ref in step.all('UseId'):
-            dep = section.reference(ref) or (section.test.name, section.name)
-            res = self.results.get(dep + (ref.get('step', ''),))
-            if res is None and section.reference(ref) is None:
-                # a step of another section of the same test, named like its section
-                # (12344/rplc names submit_doc_for_rplc)
-                dep = (section.test.name, ref.get('step', ''))
-                res = self.results.get(dep + (ref.get('step', ''),))
-            if res is None:
-                raise StepFailed('step %s: UseId names step %s/%s/%s, which has no result'
-                                 % (step.id, dep[0], dep[1], ref.get('step')))
-            where = ref.get('section', 'AssignedUids')
-            if where == 'AssignedPatientId':
-                value = res['AssignedPatientId']
-            else:
-                value = res.get(where, {}).get(ref.get('id'))
-            if value is None:
-                raise StepFailed('step %s: UseId %s: step %s has no %s for %s'
-                                 % (step.id, ref.get('symbol'), ref.get('step'), where, ref.get('id')))
-            values[ref.get('symbol') or ref.get('id')] = value
+            values[ref.get('symbol') or ref.get('id')] = self._use_id(section, step, ref)
         for ref in step.all('UseReport'):
             dep = section.reference(ref)
             res = self.results.get(dep + (ref.get('step', ''),))
@@ -474,7 +518,7 @@ class Run:
                 raise StepFailed('step %s: expected an error saying %s, got %s'
                                  % (step.id, msg, ', '.join(codes) or 'none'))
 
-    def _check_contents(self, step, body):
+    def _check_contents(self, section, step, body):
         expected = step.tx.find('ExpectedContents')
         if expected is None:
             return
@@ -518,6 +562,15 @@ class Run:
                 got = len(counts[name])
                 if got != int(want.get('count')):
                     raise StepFailed('step %s: expected %s %s, got %d' % (step.id, want.get('count'), name, got))
+            elif name == 'DocumentEntries' and want.find('MustOnlyInclude') is not None:
+                # exactly these DocumentEntries (entryUUID and objectType) and no other (12000.1a)
+                wanted = {(self._use_id(section, step, de.find('UseId')),
+                           (de.findtext('DocumentEntryType') or '').strip())
+                          for de in want.find('MustOnlyInclude').findall('DocumentEntry')}
+                got = {(d.get('id'), d.get('objectType')) for d in docs}
+                if got != wanted:
+                    raise StepFailed('step %s: expected exactly the DocumentEntries %s, got %s'
+                                     % (step.id, sorted(wanted), sorted(got)))
             elif name in named:
                 if not named[name]():
                     raise StepFailed('step %s: the answer is not %s (%d Documents, %d SubmissionSets, '

@@ -25,7 +25,7 @@ TRANSACTIONS = {
     'IGRTransaction': 'XCA-IG',
     'PatientIdentityFeedTransaction': 'patients',
     'HttpTransaction': None,  # the action in its Content-Type decides
-    'NullTransaction': 'assertions',  # XPath assertions over earlier results: not in this runner
+    'NullTransaction': 'assertions',  # XPath assertions over an earlier answer (engine.py)
 }
 # wsa:Action -> capability, for raw HttpTransaction steps
 ACTIONS = {
