@@ -255,6 +255,8 @@ typedef struct qctx {
     cg_query_object *items;
     size_t count, cap;
     int failed; /* a store failure (CG_EIO) */
+    cg_store_list patients; /* the patient ids asked for, with their merges (patients_of) */
+    int patients_done;
 } qctx;
 
 static int
@@ -522,11 +524,85 @@ time_bound(const qctx *c, enum field f, int *has, int64_t *key)
         *has = 1;
 }
 
+/* The id a patient id stands for now: the surviving id when the patient identity feed merged it
+ * (ITI-8), else itself. NULL with c->failed set when the store cannot be read. */
+static const char *
+surviving(qctx *c, const char *pid)
+{
+    int known = 0;
+    char *into = NULL;
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_store_patient_lookup(c->store, pid, &known, &into, &err) != CG_OK) {
+        cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                       "%s: the registry could not be read: %s", c->q->name, err.msg);
+        c->failed = 1;
+        return NULL;
+    }
+    const char *out = into ? cg_pool_strdup(c->pool, into) : pid;
+    free(into);
+    return out;
+}
+
+typedef struct merged_ctx {
+    qctx *c;
+    const char **v;
+    size_t n, cap;
+} merged_ctx;
+
+static int
+add_merged(void *ctx, const char *subsumed, const char *surviving_id, const char *merged_at)
+{
+    merged_ctx *m = ctx;
+    (void)merged_at;
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->v[i], surviving_id) == 0) {
+            m->v = cg_pool_grow(m->c->pool, m->v, &m->cap, m->n + 1, sizeof(*m->v));
+            m->v[m->n++] = cg_pool_strdup(m->c->pool, subsumed);
+            break;
+        }
+    return 0;
+}
+
+/* The patient ids a query's $...PatientId stands for: each id as the patient it is now (a
+ * subsumed id as its surviving one) and every id merged into that one, so documents registered
+ * before an A40 merge are found under the surviving id (ITI-8 for XDS registries). */
+static cg_store_list
+patients_of(qctx *c)
+{
+    if (c->patients_done)
+        return c->patients;
+    c->patients_done = 1;
+    cg_store_list asked = list_of(c, F_PATIENT);
+    merged_ctx m = {c, NULL, 0, 0};
+    for (size_t i = 0; i < asked.n; i++) {
+        const char *now = surviving(c, asked.v[i]);
+        if (now == NULL)
+            return c->patients = asked;
+        int seen = 0;
+        for (size_t k = 0; k < m.n; k++)
+            seen |= strcmp(m.v[k], now) == 0;
+        if (!seen) {
+            m.v = cg_pool_grow(c->pool, m.v, &m.cap, m.n + 1, sizeof(*m.v));
+            m.v[m.n++] = now;
+        }
+    }
+    size_t survivors = m.n;
+    cg_err err;
+    cg_err_init(&err);
+    if (survivors > 0 && cg_store_patient_merges(c->store, add_merged, &m, &err) != CG_OK) {
+        cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                       "%s: the registry could not be read: %s", c->q->name, err.msg);
+        c->failed = 1;
+    }
+    return c->patients = m.n ? (cg_store_list){m.v, m.n} : asked;
+}
+
 /* The filter parts that parameters give: patients, statuses, types, codes, authors, times. */
 static void
 fill_filter(qctx *c, cg_store_filter *f, enum field status)
 {
-    f->patient_ids = list_of(c, F_PATIENT);
+    f->patient_ids = patients_of(c);
     f->statuses = list_of(c, status);
     f->source_ids = list_of(c, F_SOURCE_ID);
     struct {
@@ -807,7 +883,7 @@ op_get_all(qctx *c)
         goto done;
     cg_store_filter g = {0};
     g.kinds = CG_STORE_KIND_SS;
-    g.patient_ids = list_of(c, F_PATIENT);
+    g.patient_ids = patients_of(c);
     g.statuses = list_of(c, F_SS_STATUS);
     if ((rc = find(c, &g, 1, &sets)) != CG_OK)
         goto done;
@@ -1006,9 +1082,12 @@ single_patient(qctx *c)
         c->failed = 1;
         ok = 0;
     }
-    for (size_t i = 1; ok && i < rows.count; i++) {
-        const char *p0 = rows.items[0].patient_id, *pi = rows.items[i].patient_id;
-        if (p0 && pi && strcmp(p0, pi) != 0) {
+    /* ids merged into one another are one patient */
+    const char *p0 = ok && rows.count ? rows.items[0].patient_id : NULL;
+    p0 = p0 ? surviving(c, p0) : NULL;
+    for (size_t i = 1; ok && p0 && i < rows.count; i++) {
+        const char *pi = rows.items[i].patient_id ? surviving(c, rows.items[i].patient_id) : NULL;
+        if (pi && strcmp(p0, pi) != 0) {
             cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_RESULT_NOT_SINGLE_PATIENT, NULL,
                            "%s: the objects asked for belong to more than one patient (%s, %s)",
                            c->q->name, p0, pi);
