@@ -283,14 +283,16 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
                                CG_NS_XDSB, "ProvideAndRegisterDocumentSetRequest"};
     gw->routes[1] = (cg_route){cfg->repository_path, CG_ACTION_ITI43, cg_svc_iti43, &gw->xds,
                                CG_NS_XDSB, "RetrieveDocumentSetRequest"};
-    gw->routes[2] = (cg_route){cfg->registry_path, CG_ACTION_ITI42, cg_svc_iti42, &gw->xds,
+    gw->routes[2] = (cg_route){cfg->repository_path, CG_ACTION_ITI86, cg_svc_iti86, &gw->xds,
+                               CG_NS_RMD, "RemoveDocumentsRequest"};
+    gw->routes[3] = (cg_route){cfg->registry_path, CG_ACTION_ITI42, cg_svc_iti42, &gw->xds,
                                CG_NS_LCM, "SubmitObjectsRequest"};
-    gw->routes[3] = (cg_route){cfg->registry_path, CG_ACTION_ITI18, cg_svc_iti18, &gw->xds,
+    gw->routes[4] = (cg_route){cfg->registry_path, CG_ACTION_ITI18, cg_svc_iti18, &gw->xds,
                                CG_NS_QUERY, "AdhocQueryRequest"};
-    gw->routes[4] = (cg_route){cfg->registry_path, CG_ACTION_ITI51, cg_svc_iti18, &gw->xds, NULL,
+    gw->routes[5] = (cg_route){cfg->registry_path, CG_ACTION_ITI51, cg_svc_iti18, &gw->xds, NULL,
                                NULL};
     /* With a remote registry this node is a repository only: no registry endpoint. */
-    size_t nroutes = cfg->registry_url ? 2 : 5;
+    size_t nroutes = cfg->registry_url ? 3 : 6;
     unsigned threads = gateway_threads(cfg->threads);
     if (cfg->registry_url) {
         cg_xds_forward_config fc = {.url = cfg->registry_url,
@@ -350,7 +352,7 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     sv.nget_routes = cfg->registry_url ? 1 : 2; /* the patient page needs the local registry */
     sv.wsdl_dir = gateway_wsdl_dir();
     sv.wsdl_map = gw->wsdl;
-    sv.nwsdl = nroutes > 2 ? 2 : 1;
+    sv.nwsdl = nroutes > 3 ? 2 : 1;
     sv.health = gateway_health;
     sv.health_ctx = gw;
     sv.on_request = gateway_log;
@@ -461,13 +463,13 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
     fprintf(out, "cdagate: listening on %s://%s:%d\n", scheme, host, cg_gateway_port(gw));
     if (gw->forward) {
         fprintf(out,
-                "cdagate: repository %s (ITI-41, ITI-43); this node is a repository only: "
+                "cdagate: repository %s (ITI-41, ITI-43, ITI-86); this node is a repository only: "
                 "%s (ITI-42) is not served\n",
                 c->repository_path, c->registry_path);
         fprintf(out, "cdagate: ITI-41 metadata is registered at %s (ITI-42, timeout %us)\n",
                 c->registry_url, c->registry_timeout);
     } else {
-        fprintf(out, "cdagate: repository %s (ITI-41, ITI-43), registry %s (ITI-42, ITI-18)\n",
+        fprintf(out, "cdagate: repository %s (ITI-41, ITI-43, ITI-86), registry %s (ITI-42, ITI-18)\n",
                 c->repository_path, c->registry_path);
     }
     fprintf(out, "cdagate: repositoryUniqueId %s\n", gw->repository_id);

@@ -338,3 +338,16 @@ int cg_repository_get(cg_repository *repo, const char *unique_id, cg_store_blob 
 {
     return cg_store_document_get(repo->store, repo->repository_id, unique_id, out, err);
 }
+
+int cg_repository_remove(cg_repository *repo, const char *const *unique_ids, size_t n,
+                         cg_store_conflicts *missing, cg_err *err)
+{
+    cg_store_document *docs = cg_xcalloc(n ? n : 1, sizeof(*docs));
+    for (size_t i = 0; i < n; i++) {
+        docs[i].repository_id = repo->repository_id;
+        docs[i].unique_id = unique_ids[i];
+    }
+    int rc = cg_store_document_remove(repo->store, docs, n, missing, err);
+    free(docs);
+    return rc;
+}

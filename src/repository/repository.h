@@ -85,4 +85,11 @@ void cg_repository_discard(cg_repository *repo, const cg_repository_held *held, 
 /* A stored document. CG_ENOTFOUND when this repository does not hold it. */
 int cg_repository_get(cg_repository *repo, const char *unique_id, cg_store_blob *out, cg_err *err);
 
+/* ITI-86 Remove Documents: deletes these documents from this repository, in one durable
+ * transaction (their metadata stays in the registry: that is ITI-62). CG_OK when all were
+ * removed; CG_ENOTFOUND when some were not stored here (`missing` names them, kind
+ * CG_CONFLICT_MISSING; the others are removed); CG_EIO: nothing changed. */
+int cg_repository_remove(cg_repository *repo, const char *const *unique_ids, size_t n,
+                         cg_store_conflicts *missing, cg_err *err);
+
 #endif

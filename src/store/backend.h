@@ -12,7 +12,7 @@
  * apply_* return CG_OK; CG_EINVAL when this job alone is refused (its changes are undone, the
  * transaction goes on); CG_EIO when the transaction cannot go on (store.c then calls rollback and
  * fails the whole batch). The read operations may be called from any thread at any time. */
-enum { CG_STORE_DOCS_PENDING = 1, CG_STORE_DOCS_COMMIT, CG_STORE_DOCS_DISCARD };
+enum { CG_STORE_DOCS_PENDING = 1, CG_STORE_DOCS_COMMIT, CG_STORE_DOCS_DISCARD, CG_STORE_DOCS_REMOVE };
 
 typedef struct cg_store_backend {
     const char *name;
@@ -26,7 +26,8 @@ typedef struct cg_store_backend {
     /* Pending repository documents (see cg_store_document_put_pending): op is one of
      * CG_STORE_DOCS_*. PENDING refuses with CG_EINVAL and conflicts like apply_submission;
      * COMMIT records in conflicts (CG_CONFLICT_MISSING) the documents not pending under owner
-     * and returns CG_OK; DISCARD returns CG_OK. */
+     * and returns CG_OK; DISCARD returns CG_OK; REMOVE deletes retrievable documents (owner
+     * unused), recording those not found like COMMIT, and returns CG_OK. */
     int (*apply_documents)(void *be, int op, const cg_store_document *docs, size_t ndocs,
                            const char *owner, cg_store_conflicts *conflicts, cg_err *err);
     int (*commit)(void *be, cg_err *err);

@@ -178,6 +178,7 @@ enum {
     W_DELETE_STALE,
     W_COMMIT_DOCUMENT,
     W_DISCARD_DOCUMENT,
+    W_REMOVE_DOCUMENT,
     W_PURGE_PENDING,
     W_INSERT_PATIENT,
     W_PATIENT_STATE,
@@ -235,6 +236,9 @@ static const struct {
     [W_DISCARD_DOCUMENT] = {"discard_document",
                             "DELETE FROM documents WHERE repository_id = ?1 AND unique_id = ?2 "
                             "AND state = 1 AND pending_owner = ?3"},
+    [W_REMOVE_DOCUMENT] = {"remove_document",
+                           "DELETE FROM documents WHERE repository_id = ?1 AND unique_id = ?2 "
+                           "AND state = 0"},
     [W_PURGE_PENDING] = {"purge_pending",
                          "DELETE FROM documents WHERE state = 1 AND pending_since < ?1"},
     [W_INSERT_PATIENT] = {"insert_patient", "INSERT INTO patients (patient_id) VALUES (?1) "
@@ -833,12 +837,15 @@ put_pending(sq_store *s, const cg_store_document *docs, size_t ndocs, const char
     return conflicts->count > 0 ? CG_EINVAL : CG_OK;
 }
 
-/* Commits (or deletes) owner's pending documents; COMMIT names the ones not found. */
+/* Commits (or deletes) owner's pending documents, or removes retrievable ones (ITI-86); COMMIT
+ * and REMOVE name the ones not found. */
 static int
 settle_pending(sq_store *s, int op, const cg_store_document *docs, size_t ndocs, const char *owner,
                cg_store_conflicts *conflicts, cg_err *err)
 {
-    int id = op == CG_STORE_DOCS_COMMIT ? W_COMMIT_DOCUMENT : W_DISCARD_DOCUMENT;
+    int id = op == CG_STORE_DOCS_COMMIT    ? W_COMMIT_DOCUMENT
+             : op == CG_STORE_DOCS_REMOVE ? W_REMOVE_DOCUMENT
+                                          : W_DISCARD_DOCUMENT;
     int64_t tally[TALLY_COUNT] = {0};
     size_t cap = 0;
     for (size_t i = 0; i < ndocs; i++) {
@@ -846,16 +853,17 @@ settle_pending(sq_store *s, int op, const cg_store_document *docs, size_t ndocs,
         binder b = {s->wst[id], SQLITE_OK};
         b_text(&b, 1, docs[i].repository_id);
         b_text(&b, 2, docs[i].unique_id);
-        b_text(&b, 3, owner);
+        if (op != CG_STORE_DOCS_REMOVE)
+            b_text(&b, 3, owner);
         if (b.rc != SQLITE_OK)
             return w_bindfail(s, id, b.rc, err);
         int rc = w_exec(s, id, err);
         if (rc != CG_OK)
             return rc;
-        if (op != CG_STORE_DOCS_COMMIT)
+        if (op == CG_STORE_DOCS_DISCARD)
             continue;
         if (sqlite3_changes(s->wdb) > 0)
-            tally[TALLY_DOCUMENTS]++;
+            tally[TALLY_DOCUMENTS] += op == CG_STORE_DOCS_REMOVE ? -1 : 1;
         else
             add_conflict(conflicts, &cap, CG_CONFLICT_MISSING, docs[i].unique_id, 0, NULL);
     }
@@ -1494,6 +1502,8 @@ sq_open(void **out, const cg_store_config *cfg, cg_err *err)
     if ((rc = exec(s->wdb, "pragmas",
                    "PRAGMA synchronous = FULL;"
                    "PRAGMA foreign_keys = ON;"
+                   /* a removed document's bytes are overwritten, not left in free pages */
+                   "PRAGMA secure_delete = ON;"
                    "PRAGMA journal_size_limit = 67108864;"
                    "PRAGMA cache_size = -8192;"
                    /* the statement journals of the per-submission savepoints: memory, not a

@@ -400,6 +400,15 @@ cg_store_document_discard(cg_store *store, const cg_store_document *docs, size_t
 }
 
 int
+cg_store_document_remove(cg_store *store, const cg_store_document *docs, size_t ndocs,
+                         cg_store_conflicts *missing, cg_err *err)
+{
+    int rc = documents_job(store, CG_STORE_DOCS_REMOVE, "cg_store_document_remove", docs, ndocs,
+                           "", missing, err);
+    return rc == CG_OK && missing->count > 0 ? CG_ENOTFOUND : rc;
+}
+
+int
 cg_store_find(cg_store *store, const cg_store_filter *filter, size_t limit, int with_xml,
               cg_store_rows *out, cg_err *err)
 {

@@ -179,6 +179,13 @@ int cg_store_document_commit(cg_store *store, const cg_store_document *docs, siz
 int cg_store_document_discard(cg_store *store, const cg_store_document *docs, size_t ndocs,
                               const char *owner, cg_err *err);
 
+/* ITI-86: deletes retrievable documents (their metadata stays: that is ITI-62), durably, in one
+ * transaction; the bytes are overwritten in the database file (secure_delete). CG_OK when all
+ * were removed; CG_ENOTFOUND when some were not stored (`missing` names them, kind
+ * CG_CONFLICT_MISSING; the others are removed); CG_EIO: nothing changed. */
+int cg_store_document_remove(cg_store *store, const cg_store_document *docs, size_t ndocs,
+                             cg_store_conflicts *missing, cg_err *err);
+
 /* A registered object's stored XML by entryUUID (CG_ENOTFOUND if none). Free with free(). */
 int cg_store_object_xml(cg_store *store, const char *uuid, char **out, size_t *len, cg_err *err);
 

@@ -485,3 +485,64 @@ int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp)
     resp->mtom = 1;
     return CG_OK;
 }
+
+int cg_svc_iti86(void *ctx, const cg_request *req, cg_response *resp)
+{
+    cg_xds *xds = ctx;
+    if (!is_element(req->body, CG_NS_RMD, "RemoveDocumentsRequest"))
+        return wrong_body(req, resp, CG_NS_RMD, "RemoveDocumentsRequest");
+    cg_errlist errs;
+    cg_errlist_init(&errs, req->pool);
+    const char **uids = NULL;
+    size_t n = 0, cap = 0;
+    unsigned requested = 0;
+    for (xmlNodePtr c = req->body->children; c; c = c->next) {
+        if (!is_element(c, CG_NS_XDSB, "DocumentRequest"))
+            continue;
+        if (++requested > xds->max_retrieve) {
+            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_OUT_OF_RESOURCES, NULL,
+                           "more than %u DocumentRequests in one request", xds->max_retrieve);
+            break;
+        }
+        const char *repo_id = child_text(req->pool, c, CG_NS_XDSB, "RepositoryUniqueId");
+        const char *uid = child_text(req->pool, c, CG_NS_XDSB, "DocumentUniqueId");
+        if (!repo_id || !uid) {
+            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, uid,
+                           "DocumentRequest %u lacks %s", requested,
+                           !repo_id ? "RepositoryUniqueId" : "DocumentUniqueId");
+            continue;
+        }
+        if (!xds->repository || strcmp(repo_id, cg_repository_id(xds->repository)) != 0) {
+            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_REPOSITORY_ID, repo_id,
+                           "repository %s is not known here (this repository is %s)", repo_id,
+                           xds->repository ? cg_repository_id(xds->repository) : "none");
+            continue;
+        }
+        uids = cg_pool_grow(req->pool, uids, &cap, n + 1, sizeof(*uids));
+        uids[n++] = uid;
+    }
+    if (requested == 0)
+        cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, NULL,
+                       "RemoveDocumentsRequest holds no DocumentRequest");
+    size_t removed = 0;
+    if (n > 0 && errs.errors == 0) {
+        cg_store_conflicts missing = {0};
+        cg_err err;
+        cg_err_init(&err);
+        int rc = cg_repository_remove(xds->repository, uids, n, &missing, &err);
+        if (rc == CG_OK || rc == CG_ENOTFOUND) {
+            removed = n - missing.count;
+            for (size_t i = 0; i < missing.count; i++)
+                cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_DOCUMENT_UNIQUE_ID_ERROR,
+                               missing.items[i].id, "document %s is not in repository %s",
+                               missing.items[i].id, cg_repository_id(xds->repository));
+        } else {
+            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, NULL,
+                           "the documents could not be removed: %s", err.msg);
+        }
+        cg_store_conflicts_dispose(&missing);
+    }
+    resp->action = CG_ACTION_ITI86_RESPONSE;
+    resp->body = cg_ebrim_registry_response(req->pool, &errs, removed > 0);
+    return CG_OK;
+}

@@ -18,6 +18,9 @@
 #define CG_ACTION_ITI42_RESPONSE "urn:ihe:iti:2007:RegisterDocumentSet-bResponse"
 #define CG_ACTION_ITI43 "urn:ihe:iti:2007:RetrieveDocumentSet"
 #define CG_ACTION_ITI43_RESPONSE "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
+#define CG_ACTION_ITI86 "urn:ihe:iti:2017:RemoveDocuments"
+#define CG_ACTION_ITI86_RESPONSE "urn:ihe:iti:2017:RemoveDocumentsResponse"
+#define CG_NS_RMD "urn:ihe:iti:rmd:2017"
 
 /* ITI-42 to a remote registry: a small pool of keep-alive client connections, shared by the
  * worker threads (each call takes a connection of its own). */
@@ -46,5 +49,10 @@ typedef struct cg_xds {
 int cg_svc_iti41(void *ctx, const cg_request *req, cg_response *resp);
 int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp);
 int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp);
+/* ITI-86 Remove Documents (RMD): the documents named by RepositoryUniqueId and
+ * DocumentUniqueId are deleted from this repository; an unknown repository is
+ * XDSUnknownRepositoryId, a document not stored XDSDocumentUniqueIdError; PartialSuccess when
+ * some were removed and some not. */
+int cg_svc_iti86(void *ctx, const cg_request *req, cg_response *resp);
 
 #endif
