@@ -277,8 +277,11 @@ static const struct {
     [R_PATIENT_LOOKUP] = {"patient_lookup",
                           "SELECT merged_into FROM patients WHERE patient_id = ?1"},
     [R_PATIENT_MERGES] = {"patient_merges",
+                          /* by the partial index: the merged ids only, not every patient
+                           * (the planner would rather walk the whole table in id order) */
                           "SELECT patient_id, merged_into, merged_at FROM patients "
-                          "WHERE merged_into IS NOT NULL ORDER BY patient_id"},
+                          "INDEXED BY patients_merged WHERE merged_into IS NOT NULL "
+                          "ORDER BY patient_id"},
 };
 
 typedef struct reader {
