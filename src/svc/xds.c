@@ -401,6 +401,48 @@ static void blob_free(void *data)
 }
 
 /* ITI-43: each DocumentRequest answered from our repository; the rest are errors. */
+/* One DocumentRequest of an ITI-43 or ITI-86 body that names a document of this repository. */
+typedef struct doc_ref {
+    const char *home, *repo_id, *uid;
+} doc_ref;
+
+/* The body's DocumentRequests (at most max_retrieve) that name this repository; the others are
+ * reported in errs (XDSRepositoryError for a missing id, XDSUnknownRepositoryId). *requested
+ * counts them all. */
+static size_t document_requests(const cg_xds *xds, const cg_request *req, cg_errlist *errs,
+                                doc_ref **out, unsigned *requested)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    for (xmlNodePtr c = req->body->children; c; c = c->next) {
+        if (!is_element(c, CG_NS_XDSB, "DocumentRequest"))
+            continue;
+        if (++*requested > xds->max_retrieve) {
+            cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_OUT_OF_RESOURCES, NULL,
+                           "more than %u DocumentRequests in one request", xds->max_retrieve);
+            break;
+        }
+        const char *home = child_text(req->pool, c, CG_NS_XDSB, "HomeCommunityId");
+        const char *repo_id = child_text(req->pool, c, CG_NS_XDSB, "RepositoryUniqueId");
+        const char *uid = child_text(req->pool, c, CG_NS_XDSB, "DocumentUniqueId");
+        if (!repo_id || !uid) {
+            cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, uid,
+                           "DocumentRequest %u lacks %s", *requested,
+                           !repo_id ? "RepositoryUniqueId" : "DocumentUniqueId");
+            continue;
+        }
+        if (!xds->repository || strcmp(repo_id, cg_repository_id(xds->repository)) != 0) {
+            cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_REPOSITORY_ID, repo_id,
+                           "repository %s is not known here (this repository is %s)", repo_id,
+                           xds->repository ? cg_repository_id(xds->repository) : "none");
+            continue;
+        }
+        *out = cg_pool_grow(req->pool, *out, &cap, n + 1, sizeof(**out));
+        (*out)[n++] = (doc_ref){home, repo_id, uid};
+    }
+    return n;
+}
+
 int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xds *xds = ctx;
@@ -420,29 +462,10 @@ int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp)
     xmlNsPtr xop = xmlNewNs(root, (const xmlChar *)CG_NS_XOP, (const xmlChar *)"xop");
 
     unsigned requested = 0, found = 0;
-    for (xmlNodePtr c = req->body->children; c; c = c->next) {
-        if (!is_element(c, CG_NS_XDSB, "DocumentRequest"))
-            continue;
-        if (++requested > xds->max_retrieve) {
-            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_OUT_OF_RESOURCES, NULL,
-                           "more than %u DocumentRequests in one request", xds->max_retrieve);
-            break;
-        }
-        const char *home = child_text(req->pool, c, CG_NS_XDSB, "HomeCommunityId");
-        const char *repo_id = child_text(req->pool, c, CG_NS_XDSB, "RepositoryUniqueId");
-        const char *uid = child_text(req->pool, c, CG_NS_XDSB, "DocumentUniqueId");
-        if (!repo_id || !uid) {
-            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, uid,
-                           "DocumentRequest %u lacks %s", requested,
-                           !repo_id ? "RepositoryUniqueId" : "DocumentUniqueId");
-            continue;
-        }
-        if (!xds->repository || strcmp(repo_id, cg_repository_id(xds->repository)) != 0) {
-            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_REPOSITORY_ID, repo_id,
-                           "repository %s is not known here (this repository is %s)", repo_id,
-                           xds->repository ? cg_repository_id(xds->repository) : "none");
-            continue;
-        }
+    doc_ref *refs = NULL;
+    size_t nrefs = document_requests(xds, req, &errs, &refs, &requested);
+    for (size_t i = 0; i < nrefs; i++) {
+        const char *home = refs[i].home, *repo_id = refs[i].repo_id, *uid = refs[i].uid;
         cg_store_blob *blob = cg_pool_calloc(req->pool, 1, sizeof(*blob));
         cg_err err;
         cg_err_init(&err);
@@ -493,34 +516,12 @@ int cg_svc_iti86(void *ctx, const cg_request *req, cg_response *resp)
         return wrong_body(req, resp, CG_NS_RMD, "RemoveDocumentsRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
-    const char **uids = NULL;
-    size_t n = 0, cap = 0;
     unsigned requested = 0;
-    for (xmlNodePtr c = req->body->children; c; c = c->next) {
-        if (!is_element(c, CG_NS_XDSB, "DocumentRequest"))
-            continue;
-        if (++requested > xds->max_retrieve) {
-            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_OUT_OF_RESOURCES, NULL,
-                           "more than %u DocumentRequests in one request", xds->max_retrieve);
-            break;
-        }
-        const char *repo_id = child_text(req->pool, c, CG_NS_XDSB, "RepositoryUniqueId");
-        const char *uid = child_text(req->pool, c, CG_NS_XDSB, "DocumentUniqueId");
-        if (!repo_id || !uid) {
-            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, uid,
-                           "DocumentRequest %u lacks %s", requested,
-                           !repo_id ? "RepositoryUniqueId" : "DocumentUniqueId");
-            continue;
-        }
-        if (!xds->repository || strcmp(repo_id, cg_repository_id(xds->repository)) != 0) {
-            cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_REPOSITORY_ID, repo_id,
-                           "repository %s is not known here (this repository is %s)", repo_id,
-                           xds->repository ? cg_repository_id(xds->repository) : "none");
-            continue;
-        }
-        uids = cg_pool_grow(req->pool, uids, &cap, n + 1, sizeof(*uids));
-        uids[n++] = uid;
-    }
+    doc_ref *refs = NULL;
+    size_t n = document_requests(xds, req, &errs, &refs, &requested);
+    const char **uids = cg_pool_calloc(req->pool, n ? n : 1, sizeof(*uids));
+    for (size_t i = 0; i < n; i++)
+        uids[i] = refs[i].uid;
     if (requested == 0)
         cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, NULL,
                        "RemoveDocumentsRequest holds no DocumentRequest");

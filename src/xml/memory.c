@@ -65,6 +65,24 @@ corrupt(const void *p)
     abort();
 }
 
+/* Puts a list of free blocks of class c on the shared list, as one batch. */
+static void
+share(unsigned c, free_block *head)
+{
+    pthread_mutex_lock(&shared_lock);
+    batch *b = spare_batches;
+    if (b)
+        spare_batches = b->next;
+    pthread_mutex_unlock(&shared_lock);
+    if (b == NULL)
+        b = cg_xmalloc(sizeof *b);
+    b->head = head;
+    pthread_mutex_lock(&shared_lock);
+    b->next = shared[c];
+    shared[c] = b;
+    pthread_mutex_unlock(&shared_lock);
+}
+
 /* Moves `n` blocks (at most) of class c from the thread's list to the shared list. */
 static void
 give_back(cache *tc, unsigned c, unsigned n)
@@ -80,18 +98,7 @@ give_back(cache *tc, unsigned c, unsigned n)
     tc->list[c] = tail->next;
     tail->next = NULL;
     tc->count[c] -= moved;
-    pthread_mutex_lock(&shared_lock);
-    batch *b = spare_batches;
-    if (b)
-        spare_batches = b->next;
-    pthread_mutex_unlock(&shared_lock);
-    if (b == NULL)
-        b = cg_xmalloc(sizeof *b);
-    b->head = head;
-    pthread_mutex_lock(&shared_lock);
-    b->next = shared[c];
-    shared[c] = b;
-    pthread_mutex_unlock(&shared_lock);
+    share(c, head);
 }
 
 static void
@@ -279,20 +286,9 @@ cg_xml_memory_release(void)
         if (tc->list[c] == NULL)
             continue;
         /* the whole list as one batch: no walk here; the thread that takes it counts it */
-        pthread_mutex_lock(&shared_lock);
-        batch *b = spare_batches;
-        if (b)
-            spare_batches = b->next;
-        pthread_mutex_unlock(&shared_lock);
-        if (b == NULL)
-            b = cg_xmalloc(sizeof *b);
-        b->head = tc->list[c];
+        share(c, tc->list[c]);
         tc->list[c] = NULL;
         tc->count[c] = 0;
-        pthread_mutex_lock(&shared_lock);
-        b->next = shared[c];
-        shared[c] = b;
-        pthread_mutex_unlock(&shared_lock);
     }
 }
 
