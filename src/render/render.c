@@ -10,7 +10,6 @@
 #include <libxslt/xsltInternals.h>
 #include <libxslt/xsltutils.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "util/alloc.h"
 #include "util/base64.h"
 #include "util/fs.h"
+#include "xml/xslt.h"
 
 #define RENDER_NS "urn:cdagate:render"
 #define RENDER_XSL_MAX ((size_t)4 << 20)     /* the stylesheet file */
@@ -77,41 +77,14 @@ static void register_functions(void)
                                   fn_base64_text);
 }
 
-/* ---- messages from libxslt and libxml2 ----------------------------------------------------- */
-
-typedef struct msgs {
-    cg_buf text;
-} msgs;
-
-static void collect_error(void *ctx, const char *fmt, ...)
-{
-    msgs *m = ctx;
-    if (m == NULL || m->text.len > 2000)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    cg_buf_puts(&m->text, line);
-}
-
-static void collect_structured(void *ctx, xmlErrorPtr e)
-{
-    msgs *m = ctx;
-    if (m == NULL || e == NULL || e->message == NULL || m->text.len > 2000)
-        return;
-    cg_buf_puts(&m->text, e->message);
-}
-
 /* ---- open / free --------------------------------------------------------------------------- */
 
 int cg_render_open(cg_render **out, const char *dir, cg_err *err)
 {
     int rc;
     xmlDocPtr doc = NULL;
-    msgs m;
-    cg_buf_init(&m.text, 4096);
+    cg_xslt_msgs m;
+    cg_xslt_msgs_init(&m, 2000, 512);
     *out = NULL;
     pthread_once(&register_once, register_functions);
     char *path = cg_fs_join(dir ? dir : cg_render_dir(), CG_RENDER_STYLESHEET);
@@ -124,20 +97,11 @@ int cg_render_open(cg_render **out, const char *dir, cg_err *err)
     }
     if ((rc = cg_xml_parse_file(&doc, path, &lim, err)) != CG_OK)
         goto done;
-    xsltSetGenericErrorFunc(&m, collect_error);
-    xsltStylesheetPtr style = xsltParseStylesheetDoc(doc);
-    xsltSetGenericErrorFunc(NULL, NULL);
-    if (style == NULL || style->errors > 0) {
-        rc = cg_err_set(err, CG_EINVAL, "xsltParseStylesheetDoc(%s): %s", path,
-                        m.text.len ? m.text.data : "invalid stylesheet");
-        if (style)
-            xsltFreeStylesheet(style); /* frees doc too */
-        else
-            xmlFreeDoc(doc);
-        doc = NULL;
+    xsltStylesheetPtr style;
+    rc = cg_xslt_compile(&style, doc, path, &m, err);
+    doc = NULL; /* the stylesheet's now, or freed */
+    if (rc != CG_OK)
         goto done;
-    }
-    doc = NULL; /* the stylesheet's now */
     cg_render *r = cg_xcalloc(1, sizeof *r);
     r->style = style;
     r->prefs = xsltNewSecurityPrefs();
@@ -151,7 +115,7 @@ done:
     if (doc)
         xmlFreeDoc(doc);
     free(path);
-    cg_buf_dispose(&m.text);
+    cg_xslt_msgs_dispose(&m);
     return rc;
 }
 
@@ -324,8 +288,8 @@ int cg_render_doc(const cg_render *r, xmlDocPtr doc, const cg_render_options *op
     xmlDocPtr html = NULL;
     xmlChar *text = NULL;
     int len = 0;
-    msgs m;
-    cg_buf_init(&m.text, 4096);
+    cg_xslt_msgs m;
+    cg_xslt_msgs_init(&m, 2000, 512);
     cg_render_options none = {0};
     if (opt == NULL)
         opt = &none;
@@ -358,17 +322,17 @@ int cg_render_doc(const cg_render *r, xmlDocPtr doc, const cg_render_options *op
     }
     xsltSetCtxtSecurityPrefs(r->prefs, ctxt);
     xsltSetCtxtParseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    xsltSetTransformErrorFunc(ctxt, &m, collect_error);
+    xsltSetTransformErrorFunc(ctxt, &m, cg_xslt_msgs_generic);
     xmlStructuredErrorFunc saved = xmlStructuredError;
     void *saved_ctx = xmlStructuredErrorContext;
-    xmlSetStructuredErrorFunc(&m, collect_structured);
+    xmlSetStructuredErrorFunc(&m, cg_xslt_msgs_structured);
     html = xsltApplyStylesheetUser(r->style, doc, params, NULL, NULL, ctxt);
     xmlSetStructuredErrorFunc(saved_ctx, saved);
     int state = ctxt->state;
     xsltFreeTransformContext(ctxt);
     if (html == NULL || state == XSLT_STATE_ERROR || state == XSLT_STATE_STOPPED) {
         rc = cg_err_set(err, CG_EIO, "xsltApplyStylesheetUser(%s): %s", CG_RENDER_STYLESHEET,
-                        m.text.len ? m.text.data : "transformation failed");
+                        cg_xslt_msgs_text(&m, "transformation failed"));
         goto done;
     }
     sanitize(html->children, 0);
@@ -384,7 +348,7 @@ done:
         xmlFreeDoc(html);
     free(lang);
     free(nonce);
-    cg_buf_dispose(&m.text);
+    cg_xslt_msgs_dispose(&m);
     return rc;
 }
 

@@ -9,13 +9,13 @@
 #include <libxslt/xsltInternals.h>
 #include <libxslt/xsltutils.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/alloc.h"
 #include "xml/parse.h"
 #include "xml/path.h"
+#include "xml/xslt.h"
 
 #define SCH_FILE_MAX ((size_t)256 << 20)
 
@@ -320,37 +320,6 @@ register_functions(void)
     xsltRegisterExtModuleFunction(BAD_CAST "spaced", BAD_CAST CG_SVRL_EXT_NS, fn_spaced);
 }
 
-/* libxslt reports stylesheet and transformation problems through a callback; keep the first
- * message so the caller can say which call failed and why. */
-typedef struct xslt_msgs {
-    cg_buf text;
-} xslt_msgs;
-
-static void
-collect_xslt_error(void *ctx, const char *fmt, ...)
-{
-    xslt_msgs *m = ctx;
-    if (m == NULL || m->text.len > 4000)
-        return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    cg_buf_puts(&m->text, line);
-}
-
-/* XPath evaluation errors (an undeclared prefix, an unknown function) reach libxml2's structured
- * handler, not libxslt's: keep them for the message instead of letting them print on stderr. */
-static void
-collect_xpath_error(void *ctx, xmlErrorPtr e)
-{
-    xslt_msgs *m = ctx;
-    if (m == NULL || e == NULL || e->message == NULL || m->text.len > 4000)
-        return;
-    cg_buf_puts(&m->text, e->message);
-}
-
 int
 cg_schematron_compile_file(cg_buf *out, const char *sch_path, const cg_sch_options *opt,
                            cg_sch_stats *stats, cg_err *err)
@@ -371,40 +340,26 @@ int
 cg_schematron_load(cg_schematron **out, const char *text, size_t len, const char *base_uri,
                    cg_err *err)
 {
-    int rc = CG_OK;
     xmlDocPtr doc = NULL;
-    xslt_msgs msgs;
     cg_xml_limits lim;
     cg_xml_limits_default(&lim);
     lim.max_bytes = SCH_FILE_MAX;
     *out = NULL;
-    cg_buf_init(&msgs.text, 8192);
     pthread_once(&register_once, register_functions);
-    rc = cg_xml_parse(&doc, text, len, base_uri, &lim, err);
+    int rc = cg_xml_parse(&doc, text, len, base_uri, &lim, err);
     if (rc != CG_OK)
-        goto done;
-    xsltSetGenericErrorFunc(&msgs, collect_xslt_error);
-    xsltStylesheetPtr style = xsltParseStylesheetDoc(doc);
-    xsltSetGenericErrorFunc(NULL, NULL);
-    if (style == NULL || style->errors > 0) {
-        rc = cg_err_set(err, CG_EINVAL, "xsltParseStylesheetDoc(%s): %s", base_uri,
-                        msgs.text.len ? msgs.text.data : "invalid stylesheet");
-        if (style)
-            xsltFreeStylesheet(style); /* frees doc too */
-        else
-            xmlFreeDoc(doc);
-        doc = NULL;
-        goto done;
-    }
-    doc = NULL; /* owned by style now */
+        return rc;
+    xsltStylesheetPtr style;
+    cg_xslt_msgs msgs;
+    cg_xslt_msgs_init(&msgs, 4000, 1024);
+    rc = cg_xslt_compile(&style, doc, base_uri, &msgs, err);
+    cg_xslt_msgs_dispose(&msgs);
+    if (rc != CG_OK)
+        return rc; /* doc freed */
     cg_schematron *s = cg_xcalloc(1, sizeof *s);
     s->style = style;
     *out = s;
-done:
-    if (doc)
-        xmlFreeDoc(doc);
-    cg_buf_dispose(&msgs.text);
-    return rc;
+    return CG_OK;
 }
 
 void
@@ -484,8 +439,8 @@ cg_schematron_run(const cg_schematron *s, xmlDocPtr doc, const char *phase, cg_r
 {
     int rc = CG_OK;
     xmlDocPtr svrl = NULL;
-    xslt_msgs msgs;
-    cg_buf_init(&msgs.text, 8192);
+    cg_xslt_msgs msgs;
+    cg_xslt_msgs_init(&msgs, 4000, 1024);
     char *quoted = cg_xasprintf("'%s'", phase ? phase : "#ALL");
     const char *params[] = {"phase", quoted, "cg-svrl", keep_svrl ? "true()" : "false()", NULL};
     if (strchr(phase ? phase : "", '\'')) {
@@ -499,10 +454,10 @@ cg_schematron_run(const cg_schematron *s, xmlDocPtr doc, const char *phase, cg_r
     }
     xsltSetCtxtSecurityPrefs(xsltGetDefaultSecurityPrefs(), ctxt);
     xsltSetCtxtParseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    xsltSetTransformErrorFunc(ctxt, &msgs, collect_xslt_error);
+    xsltSetTransformErrorFunc(ctxt, &msgs, cg_xslt_msgs_generic);
     xmlStructuredErrorFunc saved = xmlStructuredError;
     void *saved_ctx = xmlStructuredErrorContext;
-    xmlSetStructuredErrorFunc(&msgs, collect_xpath_error);
+    xmlSetStructuredErrorFunc(&msgs, cg_xslt_msgs_structured);
     run_state st = {.doc = doc};
     ctxt->_private = &st;
     svrl = xsltApplyStylesheetUser(s->style, doc, params, NULL, NULL, ctxt);
@@ -513,7 +468,7 @@ cg_schematron_run(const cg_schematron *s, xmlDocPtr doc, const char *phase, cg_r
     xsltFreeTransformContext(ctxt);
     if (svrl == NULL || state == XSLT_STATE_ERROR || state == XSLT_STATE_STOPPED) {
         rc = cg_err_set(err, CG_EINVAL, "xsltApplyStylesheetUser(schematron): %s",
-                        msgs.text.len ? msgs.text.data : "transformation failed");
+                        cg_xslt_msgs_text(&msgs, "transformation failed"));
         goto done;
     }
     read_svrl(svrl, doc, report);
@@ -527,6 +482,6 @@ done:
     if (svrl)
         xmlFreeDoc(svrl);
     free(quoted);
-    cg_buf_dispose(&msgs.text);
+    cg_xslt_msgs_dispose(&msgs);
     return rc;
 }
