@@ -1,6 +1,7 @@
 /* cmd_serve: `cdagate serve`: the XDS.b gateway (repository and registry) on one port. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,12 @@ cg_cmd_serve(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Memory a request freed stays with the C library's allocator (up to 2 MB at the top of each
+     * of its arenas) for the next request, instead of going back to the kernel every time: that
+     * (madvise) stops every core the process runs on to flush its TLB, a tenth of the time of a
+     * 50-document query. Blocks of 1 MB and more are still mapped and unmapped on their own. */
+    mallopt(M_TRIM_THRESHOLD, 2 << 20);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     cg_gateway_describe(gw, stdout);
     rc = cg_gateway_run(gw) == CG_OK ? 0 : 1;
     running = NULL;

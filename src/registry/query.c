@@ -254,6 +254,7 @@ typedef struct qctx {
     /* the answer */
     cg_query_object *items;
     size_t count, cap;
+    size_t *index, nindex; /* the items by uuid (have): open addressing, item number + 1 */
     int failed; /* a store failure (CG_EIO) */
     cg_store_list patients; /* the patient ids asked for, with their merges (patients_of) */
     int patients_done;
@@ -669,13 +670,41 @@ doc_types(qctx *c, cg_store_filter *f)
 
 /* ---- the answer ------------------------------------------------------------------------------ */
 
+static size_t
+uuid_hash(const char *s)
+{
+    size_t h = 14695981039346656037u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* The index slot of uuid: its item's, or the empty one where it would go. */
+static size_t *
+slot_of(const qctx *c, const char *uuid)
+{
+    size_t mask = c->nindex - 1, i = uuid_hash(uuid) & mask;
+    while (c->index[i] && strcmp(c->items[c->index[i] - 1].uuid, uuid) != 0)
+        i = (i + 1) & mask;
+    return &c->index[i];
+}
+
 static int
 have(const qctx *c, const char *uuid)
 {
+    return c->nindex && *slot_of(c, uuid) != 0;
+}
+
+/* Makes room for one more item in the index: at most half full. */
+static void
+index_grow(qctx *c)
+{
+    if ((c->count + 1) * 2 <= c->nindex)
+        return;
+    c->nindex = c->nindex ? c->nindex * 2 : 64;
+    c->index = cg_pool_calloc(c->pool, c->nindex, sizeof(*c->index));
     for (size_t i = 0; i < c->count; i++)
-        if (strcmp(c->items[i].uuid, uuid) == 0)
-            return 1;
-    return 0;
+        *slot_of(c, c->items[i].uuid) = i + 1;
 }
 
 static void
@@ -683,10 +712,12 @@ add_row(qctx *c, cg_store_row *r)
 {
     if (have(c, r->uuid))
         return;
+    index_grow(c);
     c->items = cg_pool_grow(c->pool, c->items, &c->cap, c->count + 1, sizeof(*c->items));
     cg_query_object *o = &c->items[c->count++];
     o->kind = r->kind;
     o->uuid = cg_pool_strdup(c->pool, r->uuid);
+    *slot_of(c, o->uuid) = c->count;
     if (r->xml) {
         /* the pool takes the stored text as it is: no copy */
         cg_pool_cleanup(c->pool, free, r->xml);

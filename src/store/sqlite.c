@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,10 +285,24 @@ static const struct {
                           "ORDER BY patient_id"},
 };
 
+/* Statements of variable SQL (stored queries) a read connection keeps, least recently used
+ * replaced; SQL longer than STMT_CACHE_SQL_MAX (long value lists) is prepared each time. */
+#define STMT_CACHE 24
+#define STMT_CACHE_SQL_MAX 4096
+
+typedef struct cached_stmt {
+    char *sql;
+    sqlite3_stmt *st;
+    uint64_t used; /* the reader's tick when last lent; 0: empty slot */
+    int busy;
+} cached_stmt;
+
 typedef struct reader {
     struct reader *next;
     sqlite3 *db;
     sqlite3_stmt *st[R_COUNT];
+    cached_stmt cache[STMT_CACHE];
+    uint64_t tick;
 } reader;
 
 typedef struct sq_store {
@@ -1062,6 +1077,10 @@ reader_close(reader *r)
         return;
     for (int i = 0; i < R_COUNT; i++)
         sqlite3_finalize(r->st[i]);
+    for (int i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(r->cache[i].st);
+        free(r->cache[i].sql);
+    }
     sqlite3_close(r->db);
     free(r);
 }
@@ -1128,6 +1147,59 @@ void
 cg_sq_reader_put(void *be, void *handle)
 {
     reader_put(be, handle);
+}
+
+sqlite3_stmt *
+cg_sq_reader_stmt(void *handle, const char *sql, cg_err *err)
+{
+    reader *r = handle;
+    size_t len = strlen(sql);
+    cached_stmt *victim = NULL;
+    r->tick++;
+    if (len <= STMT_CACHE_SQL_MAX) {
+        for (int i = 0; i < STMT_CACHE; i++) {
+            cached_stmt *c = &r->cache[i];
+            if (c->used && !c->busy && strcmp(c->sql, sql) == 0) {
+                c->used = r->tick;
+                c->busy = 1;
+                return c->st;
+            }
+            if (!c->busy && (victim == NULL || c->used < victim->used))
+                victim = c;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(r->db, sql, (int)len + 1,
+                                victim ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL);
+    if (rc != SQLITE_OK) {
+        cg_err_set(err, CG_EIO, "sqlite3_prepare_v3: %s", sqlite3_errmsg(r->db));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    if (victim) {
+        sqlite3_finalize(victim->st);
+        free(victim->sql);
+        *victim = (cached_stmt){cg_xstrndup(sql, len), st, r->tick, 1};
+    }
+    return st;
+}
+
+void
+cg_sq_reader_done(void *handle, sqlite3_stmt *st)
+{
+    reader *r = handle;
+    if (st == NULL)
+        return;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        cached_stmt *c = &r->cache[i];
+        if (c->st == st && c->busy) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            c->busy = 0;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
 }
 
 static int

@@ -13,6 +13,13 @@
  * *handle is what cg_sq_reader_put takes back. Any thread. */
 sqlite3 *cg_sq_reader_get(void *be, void **handle, cg_err *err);
 void cg_sq_reader_put(void *be, void *handle);
+/* A prepared statement of sql on the lent connection `handle`: one of the connection's recently
+ * used statements (a query of the same shape prepared before), or prepared now, and kept when
+ * sql is short. NULL with err set on failure. Give it back with cg_sq_reader_done before the
+ * connection goes back to the pool. */
+sqlite3_stmt *cg_sq_reader_stmt(void *handle, const char *sql, cg_err *err);
+/* Resets st and clears its bindings when the connection keeps it; finalizes it otherwise. */
+void cg_sq_reader_done(void *handle, sqlite3_stmt *st);
 
 /* backend.h's find (sqlite_query.c). */
 int cg_sq_find(void *be, const cg_store_filter *filter, size_t limit, int with_xml,

@@ -90,14 +90,15 @@ range(sqlbuf *q, binds *b, const char *column, const cg_store_time_range *r)
     }
 }
 
+/* The objects' stored texts are read after the SELECT, one by one by rowid (XML_SQL): in the
+ * SELECT they would be copied into the sorter of its ORDER BY, 4 to 5 KB a row. */
+static const char XML_SQL[] = "SELECT xml FROM object_xml WHERE object_id = ?";
+
 static void
-build(sqlbuf *q, binds *b, const cg_store_filter *f, size_t limit, int with_xml)
+build(sqlbuf *q, binds *b, const cg_store_filter *f, size_t limit)
 {
     put(q, "SELECT o.kind, o.uuid, o.lid, o.status, o.patient_id, o.unique_id, o.object_type, "
-           "o.assoc_type, o.source, o.target");
-    put(q, with_xml ? ", x.xml FROM objects o JOIN object_xml x ON x.object_id = o.id"
-                    : " FROM objects o");
-    put(q, " WHERE 1");
+           "o.assoc_type, o.source, o.target, o.id FROM objects o WHERE 1");
     if (f->kinds) {
         static const char *const kinds[] = {NULL, "1", "2", "3", "4"};
         int first = 1;
@@ -194,10 +195,10 @@ cg_sq_find(void *be, const cg_store_filter *f, size_t limit, int with_xml, cg_st
     assert(be != NULL && f != NULL && out != NULL);
     sqlbuf q = {0};
     binds b = {0};
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = NULL, *xst = NULL;
     void *handle = NULL;
     int rc = CG_OK;
-    build(&q, &b, f, limit, with_xml);
+    build(&q, &b, f, limit);
     if (b.n > MAX_BINDS) {
         rc = cg_err_set(err, CG_ETOOBIG, "cg_store_find: %zu values in one query (at most %d)", b.n,
                         MAX_BINDS);
@@ -208,11 +209,12 @@ cg_sq_find(void *be, const cg_store_filter *f, size_t limit, int with_xml, cg_st
         rc = CG_EIO;
         goto done;
     }
-    int src = sqlite3_prepare_v2(db, q.s, -1, &st, NULL);
-    if (src != SQLITE_OK) {
-        rc = cg_err_set(err, CG_EIO, "sqlite3_prepare_v2(find): %s", sqlite3_errmsg(db));
+    if ((st = cg_sq_reader_stmt(handle, q.s, err)) == NULL ||
+        (with_xml && (xst = cg_sq_reader_stmt(handle, XML_SQL, err)) == NULL)) {
+        rc = CG_EIO;
         goto done;
     }
+    int src = SQLITE_OK;
     for (size_t i = 0; i < b.n && src == SQLITE_OK; i++)
         src = b.text[i] ? sqlite3_bind_text(st, (int)i + 1, b.text[i], -1, SQLITE_STATIC)
                         : sqlite3_bind_int64(st, (int)i + 1, b.ints[i]);
@@ -235,16 +237,26 @@ cg_sq_find(void *be, const cg_store_filter *f, size_t limit, int with_xml, cg_st
         r->source = col_dup(st, 8);
         r->target = col_dup(st, 9);
         if (with_xml) {
-            r->xml = col_dup(st, 10);
-            r->xml_len = r->xml ? (size_t)sqlite3_column_bytes(st, 10) : 0;
+            sqlite3_bind_int64(xst, 1, sqlite3_column_int64(st, 10));
+            int xrc = sqlite3_step(xst);
+            if (xrc == SQLITE_ROW) {
+                r->xml = col_dup(xst, 0);
+                r->xml_len = r->xml ? (size_t)sqlite3_column_bytes(xst, 0) : 0;
+            } else if (xrc != SQLITE_DONE) {
+                src = xrc;
+                break;
+            }
+            sqlite3_reset(xst);
         }
     }
     if (src != SQLITE_DONE)
         rc = cg_err_set(err, CG_EIO, "sqlite3_step(find): %s", sqlite3_errmsg(db));
 done:
-    sqlite3_finalize(st);
-    if (handle)
+    if (handle) {
+        cg_sq_reader_done(handle, st);
+        cg_sq_reader_done(handle, xst);
         cg_sq_reader_put(be, handle);
+    }
     free(b.text);
     free(b.ints);
     free(q.s);

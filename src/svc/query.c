@@ -39,22 +39,17 @@ attr(cg_pool *pool, xmlNodePtr n, const char *name)
 
 /* LeafClass: the objects as registered. Their stored texts (ours: each a complete element with
  * its namespaces declared, well-formed when it was registered) are written into the answer as
- * they are, not parsed and serialised again. */
+ * they are, not parsed and serialised again, nor copied: the pieces point at the texts the
+ * query result holds (in the request's pool). */
 static void
 leaf_objects(const cg_request *req, cg_response *resp, xmlNodePtr list, const cg_query_result *res)
 {
     if (res == NULL || res->count == 0)
         return;
-    size_t len = 0;
+    cg_text_piece *pieces = cg_pool_alloc(req->pool, res->count * sizeof(*pieces));
     for (size_t i = 0; i < res->count; i++)
-        len += res->items[i].xml_len;
-    char *text = cg_pool_alloc(req->pool, len + 1), *p = text;
-    for (size_t i = 0; i < res->count; i++) {
-        memcpy(p, res->items[i].xml, res->items[i].xml_len);
-        p += res->items[i].xml_len;
-    }
-    *p = '\0';
-    cg_response_splice(resp, list, text, len);
+        pieces[i] = (cg_text_piece){res->items[i].xml, res->items[i].xml_len};
+    cg_response_splice(resp, list, pieces, res->count);
 }
 
 /* The answer: status, errors, and the RegistryObjectList (empty on failure). */

@@ -156,9 +156,10 @@ const cg_route *cg_route_find(const cg_route *routes, size_t nroutes, const char
     return NULL;
 }
 
-void cg_response_splice(cg_response *resp, xmlNodePtr parent, const char *text, size_t len)
+void cg_response_splice(cg_response *resp, xmlNodePtr parent, const cg_text_piece *pieces,
+                        size_t n)
 {
     xmlAddChild(parent, xmlNewDocComment(parent->doc, BAD_CAST CG_SPLICE_MARK));
-    resp->splice = text;
-    resp->splice_len = len;
+    resp->splice = pieces;
+    resp->nsplice = n;
 }

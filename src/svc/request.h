@@ -49,6 +49,12 @@ typedef struct cg_request {
     const cg_request_limits *limits;
 } cg_request;
 
+/* A piece of text written out as it is (see cg_response_splice). */
+typedef struct cg_text_piece {
+    const char *text;
+    size_t len;
+} cg_text_piece;
+
 /* A part the response carries as MTOM; the body refers to it by <xop:Include href="cid:ID"/>. */
 typedef struct cg_out_part {
     const char *content_id; /* without "<>" */
@@ -77,17 +83,20 @@ typedef struct cg_response {
     const char *fault_subcode; /* QName text, e.g. "wsa:ActionNotSupported", may be NULL */
     const char *fault_reason;
     int http_status; /* 0 = transport chooses (200, or 400/500 for faults) */
-    /* XML text the transport writes, as it is, where the body holds the comment CG_SPLICE_MARK
-     * (cg_response_splice): stored objects answered without being parsed again. */
-    const char *splice;
-    size_t splice_len;
+    /* XML text the transport writes, as it is and piece after piece, where the body holds the
+     * comment CG_SPLICE_MARK (cg_response_splice): stored objects answered without being parsed
+     * again, nor copied into one text first. */
+    const cg_text_piece *splice;
+    size_t nsplice;
 } cg_response;
 
 #define CG_SPLICE_MARK "cg:splice"
 
-/* Makes text (well-formed XML content the handler vouches for, e.g. registered objects as
- * stored) the content of `parent` in the answer, written out as it is. One per response. */
-void cg_response_splice(cg_response *resp, xmlNodePtr parent, const char *text, size_t len);
+/* Makes the pieces' text, one after the other (well-formed XML content the handler vouches
+ * for, e.g. registered objects as stored), the content of `parent` in the answer, written out
+ * as it is. One per response; the pieces and their text must live as long as the response. */
+void cg_response_splice(cg_response *resp, xmlNodePtr parent, const cg_text_piece *pieces,
+                        size_t n);
 
 /* A handler answers one action; it fills resp and returns CG_OK, or sets a fault. It never
  * returns an error for bad input: bad input is an IHE error in the body or a Sender fault. */

@@ -105,7 +105,7 @@ int cg_client_call(cg_client *c, cg_pool *pool, const char *action, xmlDocPtr bo
     cg_buf_init(&xml, (size_t)-1);
     int rc = cg_envelope_put_header(&head, action, msgid, NULL, c->url);
     if (rc == CG_OK)
-        rc = cg_envelope_put_body(&xml, body, NULL, 0);
+        rc = cg_envelope_put_body(&xml, body, NULL);
     if (rc != CG_OK) {
         cg_buf_dispose(&head);
         cg_buf_dispose(&xml);

@@ -3,6 +3,7 @@
 #include "transport/envelope.h"
 
 #include <libxml/xmlsave.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "svc/request.h"
@@ -212,8 +213,10 @@ int cg_envelope_put_header(cg_buf *out, const char *action, const char *message_
     return rc;
 }
 
-int cg_envelope_put_body(cg_buf *out, xmlDocPtr body, const char *splice, size_t splice_len)
+int cg_envelope_put_body(cg_buf *out, xmlDocPtr body, size_t *splice_at)
 {
+    if (splice_at)
+        *splice_at = SIZE_MAX;
     int rc = cg_buf_puts(out, "<SOAP-ENV:Body>");
     xmlNodePtr root = body ? xmlDocGetRootElement(body) : NULL;
     if (rc == CG_OK && root) {
@@ -230,12 +233,11 @@ int cg_envelope_put_body(cg_buf *out, xmlDocPtr body, const char *splice, size_t
         const char *text = (const char *)xmlBufferContent(xb);
         size_t len = (size_t)xmlBufferLength(xb);
         /* the mark can only be the comment node: in text or attributes its '<' is escaped */
-        const char *mark = splice ? strstr(text, "<!--" CG_SPLICE_MARK "-->") : NULL;
+        const char *mark = splice_at ? strstr(text, "<!--" CG_SPLICE_MARK "-->") : NULL;
         if (mark) {
             size_t head = (size_t)(mark - text), marklen = strlen("<!--" CG_SPLICE_MARK "-->");
             rc = cg_buf_append(out, text, head);
-            if (rc == CG_OK)
-                rc = cg_buf_append(out, splice, splice_len);
+            *splice_at = out->len;
             if (rc == CG_OK)
                 rc = cg_buf_append(out, mark + marklen, len - head - marklen);
         } else {

@@ -51,9 +51,10 @@ int cg_envelope_read(cg_envelope *out, cg_pool *pool, const char *data, size_t l
 int cg_envelope_put_header(cg_buf *out, const char *action, const char *message_id,
                            const char *relates_to, const char *to);
 /* Appends <SOAP-ENV:Body>, the root element of body serialised by libxml2, </SOAP-ENV:Body>.
- * splice (may be NULL): text written as it is in place of the comment CG_SPLICE_MARK in the
- * tree (see cg_response_splice). */
-int cg_envelope_put_body(cg_buf *out, xmlDocPtr body, const char *splice, size_t splice_len);
+ * splice_at (may be NULL): the comment CG_SPLICE_MARK of the tree is left out, and
+ * *splice_at set to the offset in out where it was (where the sender writes the spliced text,
+ * see cg_response_splice), or to SIZE_MAX when the tree has none. */
+int cg_envelope_put_body(cg_buf *out, xmlDocPtr body, size_t *splice_at);
 /* Appends text with the five XML special characters escaped. */
 int cg_envelope_put_text(cg_buf *out, const char *text);
 

@@ -428,13 +428,16 @@ static int send_soap(worker *wk, const cg_envelope *env, const cg_response *resp
     } else {
         status = resp->http_status ? resp->http_status : 200;
         cg_envelope_put_header(&head, resp->action, msgid, env ? env->message_id : NULL, NULL);
-        if (cg_envelope_put_body(&body, resp->body, resp->splice, resp->splice_len) != CG_OK) {
+        if (cg_envelope_put_body(&body, resp->body, resp->nsplice ? &o.splice_at : NULL) !=
+            CG_OK) {
             cg_buf_dispose(&head);
             cg_buf_dispose(&body);
             wk->status = 500;
             return send_text(soap, 500, "the answer could not be serialised\n"), 500;
         }
         o.body_xml = body.data;
+        o.splice = resp->splice;
+        o.nsplice = resp->nsplice;
         o.parts = resp->parts;
         o.nparts = resp->nparts;
         o.mtom = resp->mtom;

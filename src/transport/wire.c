@@ -240,6 +240,15 @@ static int wire_put_envelope(struct soap *soap, const cg_wire_out *o)
     if (o->fault_code) {
         if (soap_body_begin_out(soap) || soap_putfault(soap) || soap_body_end_out(soap))
             return soap->error;
+    } else if (o->body_xml && o->nsplice > 0 && o->splice_at != SIZE_MAX) {
+        /* the body up to the splice, the pieces, the rest: no copy of the pieces into one text */
+        if (soap_send_raw(soap, o->body_xml, o->splice_at))
+            return soap->error;
+        for (size_t i = 0; i < o->nsplice; i++)
+            if (o->splice[i].len && soap_send_raw(soap, o->splice[i].text, o->splice[i].len))
+                return soap->error;
+        if (soap_send(soap, o->body_xml + o->splice_at))
+            return soap->error;
     } else if (o->body_xml && soap_send(soap, o->body_xml)) {
         return soap->error;
     }

@@ -49,6 +49,10 @@ typedef struct cg_wire_out {
     int soap11;             /* SOAP 1.1 envelope (VersionMismatch answers only) */
     const char *header_xml; /* <SOAP-ENV:Header>...</SOAP-ENV:Header>, may be NULL */
     const char *body_xml;   /* <SOAP-ENV:Body>...</SOAP-ENV:Body> */
+    /* text written as it is at offset splice_at of body_xml (see cg_envelope_put_body) */
+    size_t splice_at;
+    const cg_text_piece *splice;
+    size_t nsplice;
     const char *fault_code; /* "SOAP-ENV:Sender", ... */
     const char *fault_subcode;
     const char *fault_reason;
