@@ -4,7 +4,7 @@
  * Does not own: starting the server, registering the patient, the figures' table (bench/xds).
  * Not part of the product build: compiled by bench/xds with `cc -O2 -pthread ... -lcrypto`.
  *
- * Usage: xdsload --url http://127.0.0.1:PORT/xds/repository --mode iti41|iti43|empty
+ * Usage: xdsload --url http://127.0.0.1:PORT/xds/repository --mode iti41|iti43|iti18|empty
  *                --connections N --duration S [--warmup S] [--doc FILE] [--patient CX]
  *                [--repo OID] [--ids FILE] [--ids-out FILE] [--uid-prefix OID]
  *                [--template FILE] [--verify]
@@ -13,6 +13,8 @@
  *          the DocumentEntry uniqueIds the server stored (status Success), one a line
  *   iti43  RetrieveDocumentSet (plain SOAP 1.2) for --repo, uniqueIds round-robin from --ids;
  *          --verify: the SHA-1 of the returned MTOM part must equal the SHA-1 of --doc
+ *   iti18  Registry Stored Query FindDocuments (LeafClass, Approved) for --patient, plain SOAP 1.2
+ *          (--url: the registry endpoint); --min-objects N: an answer must hold N objects or more
  *   empty  RetrieveDocumentSet for a repository that is not the server's: answered with
  *          XDSUnknownRepositoryId without touching the store (the transport's own cost)
  * Prints one line of key=value results on stdout: requests, errors, rps, p50/p90/p99/max latency
@@ -48,6 +50,7 @@
 
 #define ITI41_ACTION "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
 #define ITI43_ACTION "urn:ihe:iti:2007:RetrieveDocumentSet"
+#define ITI18_ACTION "urn:ihe:iti:2007:RegistryStoredQuery"
 #define STATUS_SUCCESS "status=\"urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success\""
 #define UNKNOWN_REPO "XDSUnknownRepositoryId"
 #define BOUNDARY "MIMEBoundary_xdsload_7f3a9c"
@@ -57,7 +60,7 @@
 #define MAX_BODY (256 * 1024 * 1024)  /* one answer */
 #define EXCERPT 600
 
-enum mode { MODE_ITI41, MODE_ITI43, MODE_EMPTY };
+enum mode { MODE_ITI41, MODE_ITI43, MODE_ITI18, MODE_EMPTY };
 enum slot { SLOT_NONE, SLOT_PATIENT, SLOT_DOCUID, SLOT_SSUID, SLOT_CONTENT, SLOT_REPO };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -263,6 +266,7 @@ static struct {
     double duration, warmup;
     const char *doc_path, *patient, *repo, *ids_path, *ids_out, *uid_prefix, *template_path;
     int verify;
+    long min_objects; /* iti18: DocumentEntries an answer must hold at least */
     char *doc;
     size_t doc_len;
     unsigned char doc_sha1[SHA_DIGEST_LENGTH];
@@ -639,8 +643,10 @@ static int build_request(struct worker *w, struct iovec *iov)
         iov[2] = (struct iovec){w->tail.p, w->tail.len};
         return 3;
     }
-    const char *repo = cfg.repo;
-    if (cfg.mode == MODE_ITI43) {
+    const char *repo = cfg.repo, *action = cfg.mode == MODE_ITI18 ? ITI18_ACTION : ITI43_ACTION;
+    if (cfg.mode == MODE_ITI18) {
+        /* the template has the patient only */
+    } else if (cfg.mode == MODE_ITI43) {
         size_t k = atomic_fetch_add(&next_id, 1) % cfg.n_ids;
         buf_str(&w->uid, cfg.ids[k]);
     } else {
@@ -649,14 +655,14 @@ static int build_request(struct worker *w, struct iovec *iov)
     }
     struct buf *env = &w->scratch;
     env->len = 0;
-    add_envelope_head(w, env, ITI43_ACTION);
-    add_body(env, w->uid.p, "", repo);
+    add_envelope_head(w, env, action);
+    add_body(env, w->uid.len ? w->uid.p : "", "", repo ? repo : "");
     buf_str(env, ENVELOPE_TAIL);
     buf_printf(b,
                "POST %s HTTP/1.1\r\nHost: %s:%s\r\n"
-               "Content-Type: application/soap+xml; charset=UTF-8; action=\"" ITI43_ACTION "\"\r\n"
+               "Content-Type: application/soap+xml; charset=UTF-8; action=\"%s\"\r\n"
                "Content-Length: %zu\r\n\r\n",
-               cfg.path, cfg.host, cfg.port, env->len);
+               cfg.path, cfg.host, cfg.port, action, env->len);
     buf_add(b, env->p, env->len);
     iov[0] = (struct iovec){b->p, b->len};
     return 1;
@@ -738,6 +744,14 @@ static const char *check_answer(struct worker *w)
         return "status is not Success";
     if (cfg.mode == MODE_ITI43 && cfg.verify)
         return verify_document(w);
+    if (cfg.mode == MODE_ITI18 && cfg.min_objects > 0) {
+        long n = 0;
+        for (const char *p = w->body.p, *end = w->body.p + w->body.len;
+             (p = memmem_s(p, (size_t)(end - p), "<rim:ExtrinsicObject ")) != NULL; p++)
+            n++;
+        if (n < cfg.min_objects)
+            return "fewer DocumentEntries in the answer than --min-objects";
+    }
     return NULL;
 }
 
@@ -869,9 +883,10 @@ static double percentile(const double *v, size_t n, double p)
 
 static void usage(void)
 {
-    fputs("usage: xdsload --url http://HOST:PORT/PATH --mode iti41|iti43|empty --connections N\n"
+    fputs("usage: xdsload --url http://HOST:PORT/PATH --mode iti41|iti43|iti18|empty --connections N\n"
           "               --duration S [--warmup S] [--doc FILE] [--patient CX] [--repo OID]\n"
-          "               [--ids FILE] [--ids-out FILE] [--uid-prefix OID] [--template FILE] [--verify]\n",
+          "               [--ids FILE] [--ids-out FILE] [--uid-prefix OID] [--template FILE] [--verify]\n"
+          "               [--min-objects N]\n",
           stderr);
     exit(2);
 }
@@ -949,6 +964,7 @@ int main(int argc, char **argv)
         else if (OPT("--ids-out")) cfg.ids_out = v;
         else if (OPT("--uid-prefix")) cfg.uid_prefix = v;
         else if (OPT("--template")) cfg.template_path = v;
+        else if (OPT("--min-objects")) cfg.min_objects = strtol(v, NULL, 10);
         else if (strcmp(a, "--verify") == 0) cfg.verify = 1;
         else usage();
 #undef OPT
@@ -958,6 +974,7 @@ int main(int argc, char **argv)
         usage();
     if (strcmp(mode, "iti41") == 0) cfg.mode = MODE_ITI41;
     else if (strcmp(mode, "iti43") == 0) cfg.mode = MODE_ITI43;
+    else if (strcmp(mode, "iti18") == 0) cfg.mode = MODE_ITI18;
     else if (strcmp(mode, "empty") == 0) cfg.mode = MODE_EMPTY;
     else usage();
     if (cfg.mode == MODE_ITI41 && !cfg.doc_path)
@@ -978,7 +995,7 @@ int main(int argc, char **argv)
     char tpath[4096];
     if (!cfg.template_path) {
         snprintf(tpath, sizeof tpath, "%s/%s", XDSLOAD_FIXTURES,
-                 cfg.mode == MODE_ITI41 ? "pnr.xml" : "retrieve.xml");
+                 cfg.mode == MODE_ITI41 ? "pnr.xml" : cfg.mode == MODE_ITI18 ? "find.xml" : "retrieve.xml");
         cfg.template_path = tpath;
     }
     size_t tlen;

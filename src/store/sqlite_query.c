@@ -4,7 +4,9 @@
  * connections (sqlite.c), what a stored query means (registry/query).
  *
  * The SQL text is made only of the fixed fragments of this file and "?" placeholders: the
- * filter decides which fragments and how many placeholders, never what text goes in. The
+ * filter decides which fragments and how many placeholders, never what text goes in; so the
+ * shapes are few, and each read connection keeps the statements of the shapes it ran
+ * (cg_sq_reader_stmt): a query is compiled once per shape and connection, not per request. The
  * indexes of schema version 1 answer each shape: objects_patient (patient_id, kind, status,
  * creation_key) the find queries, uuid/unique_id/lid their own, objects_source/objects_target
  * associations by end, and the primary keys of codes and author_persons the EXISTS tests. */
