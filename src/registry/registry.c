@@ -778,6 +778,8 @@ commit(cg_registry *reg, const cg_ebrim_submission *sub, const cg_rules_result *
                              "again",
                              cf->id);
                 break;
+            case CG_CONFLICT_REFERENCED:
+            case CG_CONFLICT_UNREFERENCED: break; /* deletions only (registry/delete.c) */
             }
         }
         rc = CG_OK;

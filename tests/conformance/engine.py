@@ -24,6 +24,7 @@ ENDPOINTS = {  # capability -> (path, action, MTOM)
     'ITI-18': ('/xds/registry', 'urn:ihe:iti:2007:RegistryStoredQuery', False),
     'ITI-51': ('/xds/registry', 'urn:ihe:iti:2009:MultiPatientStoredQuery', False),
     'ITI-86': ('/xds/repository', 'urn:ihe:iti:2017:RemoveDocuments', False),
+    'ITI-62': ('/xds/registry', 'urn:ihe:iti:2010:DeleteDocumentSet', False),
 }
 APPROVED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Approved'
 DEPRECATED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated'
@@ -281,7 +282,7 @@ class Run:
         self._replace_ids(root, values)
         if cap in ('ITI-41', 'ITI-42'):
             answer, sent = self._submit(section, step, root, cap, values, result)
-        elif cap in ('ITI-18', 'ITI-51', 'ITI-43', 'ITI-86'):
+        elif cap in ('ITI-18', 'ITI-51', 'ITI-43', 'ITI-86', 'ITI-62'):
             sent = root
             url, action, mtom = self._endpoint(cap)
             answer = soap.call(url, action, root, [], mtom)
