@@ -23,8 +23,7 @@ report(const cg_store_conflict *c, cg_errlist *errs)
     switch (c->kind) {
     case CG_CONFLICT_MISSING:
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_UNRESOLVED_REFERENCE, c->id,
-                       "ObjectRef %s names no object in this registry; nothing was deleted",
-                       c->id);
+                       "ObjectRef %s names no object in this registry; nothing was deleted", c->id);
         return;
     case CG_CONFLICT_REFERENCED:
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REFERENCES_EXIST, c->id,

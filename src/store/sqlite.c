@@ -262,9 +262,8 @@ static const struct {
     /* ITI-62: an object to delete, the Associations referring to one (by the source and target
      * indexes), and its rows, children first (foreign keys) */
     [W_DEL_LOOKUP] = {"del_lookup", "SELECT id, kind, source, target FROM objects WHERE uuid = ?1"},
-    [W_DEL_REFERRERS] = {"del_referrers",
-                         "SELECT uuid FROM objects WHERE source = ?1 "
-                         "UNION SELECT uuid FROM objects WHERE target = ?1"},
+    [W_DEL_REFERRERS] = {"del_referrers", "SELECT uuid FROM objects WHERE source = ?1 "
+                                          "UNION SELECT uuid FROM objects WHERE target = ?1"},
     [W_DEL_CODES] = {"del_codes", "DELETE FROM codes WHERE object_id = ?1"},
     [W_DEL_AUTHORS] = {"del_authors", "DELETE FROM author_persons WHERE object_id = ?1"},
     [W_DEL_XML] = {"del_xml", "DELETE FROM object_xml WHERE object_id = ?1"},
