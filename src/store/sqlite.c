@@ -193,6 +193,7 @@ enum {
     W_DEL_AUTHORS,
     W_DEL_XML,
     W_DEL_OBJECT,
+    W_SET_LAST_UPDATE,
     W_COUNT
 };
 
@@ -268,6 +269,9 @@ static const struct {
     [W_DEL_AUTHORS] = {"del_authors", "DELETE FROM author_persons WHERE object_id = ?1"},
     [W_DEL_XML] = {"del_xml", "DELETE FROM object_xml WHERE object_id = ?1"},
     [W_DEL_OBJECT] = {"del_object", "DELETE FROM objects WHERE id = ?1"},
+    [W_SET_LAST_UPDATE] = {"set_last_update",
+                           "UPDATE objects SET last_update_time = ?2, last_update_key = ?3 "
+                           "WHERE uuid = ?1 AND kind = 3 RETURNING id"},
 };
 
 enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_PENDING,
@@ -768,6 +772,41 @@ change_status(sq_store *s, const cg_store_status_change *c, cg_store_conflicts *
     return w_exec(s, W_SET_XML, err);
 }
 
+/* A registered Folder's lastUpdateTime (its column and its XML) advanced by a submission. */
+static int
+update_folder(sq_store *s, const cg_store_folder_update *u, cg_store_conflicts *conflicts,
+              size_t *cap, cg_err *err)
+{
+    assert(u->uuid && u->last_update_time && u->xml);
+    sqlite3_stmt *st = s->wst[W_SET_LAST_UPDATE];
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, u->uuid);
+    b_dtm(&b, 2, u->last_update_time);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_SET_LAST_UPDATE, b.rc, err);
+    int rc = w_step(s, W_SET_LAST_UPDATE, err);
+    if (rc == SQLITE_DONE) {
+        add_conflict(conflicts, cap, CG_CONFLICT_MISSING, u->uuid, 0, NULL);
+        return CG_OK;
+    }
+    if (rc != SQLITE_ROW)
+        return rc;
+    sqlite3_int64 id = sqlite3_column_int64(st, 0);
+    if ((rc = w_step(s, W_SET_LAST_UPDATE, err)) == SQLITE_ROW) {
+        sqlite3_reset(st);
+        return cg_err_set(err, CG_EIO, "sqlite3_step(set_last_update): more than one %s", u->uuid);
+    }
+    if (rc != SQLITE_DONE)
+        return rc;
+    b = (binder){s->wst[W_SET_XML], SQLITE_OK};
+    b_int(&b, 1, id);
+    if (b.rc == SQLITE_OK)
+        b.rc = sqlite3_bind_text64(b.st, 2, u->xml, u->xml_len, SQLITE_STATIC, SQLITE_UTF8);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_SET_XML, b.rc, err);
+    return w_exec(s, W_SET_XML, err);
+}
+
 /* Everything of one submission, inside its savepoint. */
 static int
 put_submission(sq_store *s, const cg_store_submission *sub, cg_store_conflicts *conflicts,
@@ -793,6 +832,9 @@ put_submission(sq_store *s, const cg_store_submission *sub, cg_store_conflicts *
     }
     for (size_t i = 0; i < sub->nstatus_changes; i++)
         if ((rc = change_status(s, &sub->status_changes[i], conflicts, &cap, err)) != CG_OK)
+            return rc;
+    for (size_t i = 0; i < sub->nfolder_updates; i++)
+        if ((rc = update_folder(s, &sub->folder_updates[i], conflicts, &cap, err)) != CG_OK)
             return rc;
     if (conflicts->count > 0)
         return CG_EINVAL;

@@ -101,6 +101,17 @@ typedef struct cg_store_status_change {
     size_t xml_len;
 } cg_store_status_change;
 
+/* A registered Folder whose lastUpdateTime a submission advances (a document filed in it, or
+ * carried over to it by a replacement): its last_update_time and stored XML are replaced. It must
+ * still be a registered Folder, else the submission is refused with a conflict of kind
+ * CG_CONFLICT_MISSING. */
+typedef struct cg_store_folder_update {
+    const char *uuid;
+    const char *last_update_time; /* DTM */
+    const char *xml;
+    size_t xml_len;
+} cg_store_folder_update;
+
 /* One submission: committed entirely or not at all, durably (fsync'd) before cg_store_submit
  * returns CG_OK. Objects whose uuid is already registered are an error (a conflict). */
 typedef struct cg_store_submission {
@@ -114,6 +125,8 @@ typedef struct cg_store_submission {
     size_t nreferences;
     const cg_store_status_change *status_changes;
     size_t nstatus_changes;
+    const cg_store_folder_update *folder_updates;
+    size_t nfolder_updates;
 } cg_store_submission;
 
 typedef enum cg_conflict_kind {
