@@ -33,6 +33,9 @@
 #define CG_XDS_REPOSITORY_OUT_OF_RESOURCES "XDSRepositoryOutOfResources"
 #define CG_XDS_INVALID_REQUEST "XDSInvalidRequestException"
 #define CG_XDS_INVALID_DOCUMENT_CONTENT "InvalidDocumentContent"
+/* ITI-62 Delete Document Set (ebRS 3.0 and the XDS Metadata Update supplement) */
+#define CG_XDS_REFERENCES_EXIST "ReferencesExistException"
+#define CG_XDS_UNREFERENCED_OBJECT "XDSUnreferencedObjectException"
 
 /* Named apart from validate/report.h's finding severities: both meet in the repository. */
 typedef enum cg_ihe_severity { CG_IHE_WARNING = 1, CG_IHE_ERROR = 2 } cg_ihe_severity;

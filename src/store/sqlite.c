@@ -188,6 +188,13 @@ enum {
     W_TALLY,
     W_SET_STATUS,
     W_SET_XML,
+    W_DEL_LOOKUP,
+    W_DEL_REFERRERS,
+    W_DEL_CODES,
+    W_DEL_AUTHORS,
+    W_DEL_XML,
+    W_DEL_OBJECT,
+    W_SET_LAST_UPDATE,
     W_COUNT
 };
 
@@ -254,6 +261,18 @@ static const struct {
     [W_SET_STATUS] = {"set_status",
                       "UPDATE objects SET status = ?3 WHERE uuid = ?1 AND status = ?2 RETURNING id"},
     [W_SET_XML] = {"set_xml", "UPDATE object_xml SET xml = ?2 WHERE object_id = ?1"},
+    /* ITI-62: an object to delete, the Associations referring to one (by the source and target
+     * indexes), and its rows, children first (foreign keys) */
+    [W_DEL_LOOKUP] = {"del_lookup", "SELECT id, kind, source, target FROM objects WHERE uuid = ?1"},
+    [W_DEL_REFERRERS] = {"del_referrers", "SELECT uuid FROM objects WHERE source = ?1 "
+                                          "UNION SELECT uuid FROM objects WHERE target = ?1"},
+    [W_DEL_CODES] = {"del_codes", "DELETE FROM codes WHERE object_id = ?1"},
+    [W_DEL_AUTHORS] = {"del_authors", "DELETE FROM author_persons WHERE object_id = ?1"},
+    [W_DEL_XML] = {"del_xml", "DELETE FROM object_xml WHERE object_id = ?1"},
+    [W_DEL_OBJECT] = {"del_object", "DELETE FROM objects WHERE id = ?1"},
+    [W_SET_LAST_UPDATE] = {"set_last_update",
+                           "UPDATE objects SET last_update_time = ?2, last_update_key = ?3 "
+                           "WHERE uuid = ?1 AND kind = 3 RETURNING id"},
 };
 
 enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_PENDING,
@@ -768,6 +787,41 @@ change_status(sq_store *s, const cg_store_status_change *c, cg_store_conflicts *
     return w_exec(s, W_SET_XML, err);
 }
 
+/* A registered Folder's lastUpdateTime (its column and its XML) advanced by a submission. */
+static int
+update_folder(sq_store *s, const cg_store_folder_update *u, cg_store_conflicts *conflicts,
+              size_t *cap, cg_err *err)
+{
+    assert(u->uuid && u->last_update_time && u->xml);
+    sqlite3_stmt *st = s->wst[W_SET_LAST_UPDATE];
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, u->uuid);
+    b_dtm(&b, 2, u->last_update_time);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_SET_LAST_UPDATE, b.rc, err);
+    int rc = w_step(s, W_SET_LAST_UPDATE, err);
+    if (rc == SQLITE_DONE) {
+        add_conflict(conflicts, cap, CG_CONFLICT_MISSING, u->uuid, 0, NULL);
+        return CG_OK;
+    }
+    if (rc != SQLITE_ROW)
+        return rc;
+    sqlite3_int64 id = sqlite3_column_int64(st, 0);
+    if ((rc = w_step(s, W_SET_LAST_UPDATE, err)) == SQLITE_ROW) {
+        sqlite3_reset(st);
+        return cg_err_set(err, CG_EIO, "sqlite3_step(set_last_update): more than one %s", u->uuid);
+    }
+    if (rc != SQLITE_DONE)
+        return rc;
+    b = (binder){s->wst[W_SET_XML], SQLITE_OK};
+    b_int(&b, 1, id);
+    if (b.rc == SQLITE_OK)
+        b.rc = sqlite3_bind_text64(b.st, 2, u->xml, u->xml_len, SQLITE_STATIC, SQLITE_UTF8);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_SET_XML, b.rc, err);
+    return w_exec(s, W_SET_XML, err);
+}
+
 /* Everything of one submission, inside its savepoint. */
 static int
 put_submission(sq_store *s, const cg_store_submission *sub, cg_store_conflicts *conflicts,
@@ -793,6 +847,9 @@ put_submission(sq_store *s, const cg_store_submission *sub, cg_store_conflicts *
     }
     for (size_t i = 0; i < sub->nstatus_changes; i++)
         if ((rc = change_status(s, &sub->status_changes[i], conflicts, &cap, err)) != CG_OK)
+            return rc;
+    for (size_t i = 0; i < sub->nfolder_updates; i++)
+        if ((rc = update_folder(s, &sub->folder_updates[i], conflicts, &cap, err)) != CG_OK)
             return rc;
     if (conflicts->count > 0)
         return CG_EINVAL;
@@ -1011,6 +1068,212 @@ sq_apply_merge(void *be, const char *surviving, const char *subsumed, cg_err *er
     if (w_exec(s, W_SAVEPOINT, err) != CG_OK)
         return CG_EIO;
     return savepoint_end(s, merge_patients(s, surviving, subsumed, err), err);
+}
+
+/* ---- deleting registered objects (ITI-62) ---------------------------------------------------- */
+
+typedef struct del_obj {
+    const char *uuid; /* the caller's */
+    int64_t id;
+    int kind;
+    char *source, *target; /* Associations: heap copies */
+} del_obj;
+
+/* An end of an Association to delete that is not deleted itself. */
+typedef struct del_end {
+    const char *end, *assoc;
+} del_end;
+
+static int
+cmp_del_obj(const void *a, const void *b)
+{
+    return strcmp(((const del_obj *)a)->uuid, ((const del_obj *)b)->uuid);
+}
+
+static int
+cmp_del_end(const void *a, const void *b)
+{
+    const del_end *x = a, *y = b;
+    int c = strcmp(x->end, y->end);
+    return c ? c : strcmp(x->assoc, y->assoc);
+}
+
+/* Whether uuid is in the sorted set. */
+static int
+del_member(const del_obj *set, size_t n, const char *uuid)
+{
+    del_obj key = {.uuid = uuid};
+    return bsearch(&key, set, n, sizeof(*set), cmp_del_obj) != NULL;
+}
+
+/* The first Association referring to uuid that is not in the set: 1 (*out, heap), 0 none, or a
+ * CG error. */
+static int
+referrer_outside(sq_store *s, const del_obj *set, size_t n, const char *uuid, char **out,
+                 cg_err *err)
+{
+    *out = NULL;
+    sqlite3_stmt *st = s->wst[W_DEL_REFERRERS];
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, uuid);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_DEL_REFERRERS, b.rc, err);
+    int rc;
+    while ((rc = w_step(s, W_DEL_REFERRERS, err)) == SQLITE_ROW) {
+        const char *by = (const char *)sqlite3_column_text(st, 0);
+        if (by && !del_member(set, n, by)) {
+            *out = cg_xstrdup(by);
+            sqlite3_reset(st);
+            return 1;
+        }
+    }
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+static int
+del_lookup(sq_store *s, del_obj *o, cg_err *err)
+{
+    sqlite3_stmt *st = s->wst[W_DEL_LOOKUP];
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, o->uuid);
+    if (b.rc != SQLITE_OK)
+        return w_bindfail(s, W_DEL_LOOKUP, b.rc, err);
+    int rc = w_step(s, W_DEL_LOOKUP, err);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return rc;
+    o->id = sqlite3_column_int64(st, 0);
+    o->kind = sqlite3_column_int(st, 1);
+    const char *src = (const char *)sqlite3_column_text(st, 2);
+    const char *tgt = (const char *)sqlite3_column_text(st, 3);
+    o->source = src ? cg_xstrdup(src) : NULL;
+    o->target = tgt ? cg_xstrdup(tgt) : NULL;
+    sqlite3_reset(st);
+    return 1;
+}
+
+/* Deletes one object's rows: its codes, authors, XML, then the object. */
+static int
+del_rows(sq_store *s, int64_t id, cg_err *err)
+{
+    static const int ids[] = {W_DEL_CODES, W_DEL_AUTHORS, W_DEL_XML, W_DEL_OBJECT};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        binder b = {s->wst[ids[i]], SQLITE_OK};
+        b_int(&b, 1, id);
+        if (b.rc != SQLITE_OK)
+            return w_bindfail(s, ids[i], b.rc, err);
+        int rc = w_exec(s, ids[i], err);
+        if (rc != CG_OK)
+            return rc;
+    }
+    return CG_OK;
+}
+
+/* The checks and the deletion, inside the job's savepoint. */
+static int
+delete_objects(sq_store *s, const char *const *uuids, size_t n, cg_store_conflicts *conflicts,
+               cg_err *err)
+{
+    size_t cap = 0, nset = 0, nends = 0;
+    int rc = CG_OK;
+    del_obj *set = cg_xcalloc(n, sizeof(*set));
+    del_end *ends = cg_xcalloc(2 * n, sizeof(*ends));
+    for (size_t i = 0; i < n; i++) {
+        assert(uuids[i]);
+        set[i].uuid = uuids[i];
+    }
+    qsort(set, n, sizeof(*set), cmp_del_obj);
+    for (size_t i = 0; i < n; i++) /* the same uuid twice counts once */
+        if (nset == 0 || strcmp(set[i].uuid, set[nset - 1].uuid) != 0)
+            set[nset++] = set[i];
+    for (size_t i = 0; i < nset; i++) {
+        int found = del_lookup(s, &set[i], err);
+        if (found < 0) {
+            rc = found;
+            goto done;
+        }
+        if (found == 0)
+            add_conflict(conflicts, &cap, CG_CONFLICT_MISSING, set[i].uuid, 0, NULL);
+    }
+    if (conflicts->count > 0) {
+        rc = CG_EINVAL;
+        goto done;
+    }
+    /* no Association that stays may refer to an object deleted */
+    for (size_t i = 0; i < nset; i++) {
+        char *by = NULL;
+        int found = referrer_outside(s, set, nset, set[i].uuid, &by, err);
+        if (found < 0) {
+            rc = found;
+            goto done;
+        }
+        if (found) {
+            cg_store_conflict *c = add_conflict(conflicts, &cap, CG_CONFLICT_REFERENCED,
+                                                set[i].uuid, set[i].kind, NULL);
+            copy_bounded(c->related, sizeof c->related, by);
+        }
+        free(by);
+        const char *both[2] = {set[i].source, set[i].target};
+        for (int k = 0; k < 2 && set[i].kind == CG_OBJ_ASSOCIATION; k++)
+            if (both[k] && !del_member(set, nset, both[k]))
+                ends[nends++] = (del_end){both[k], set[i].uuid};
+    }
+    /* no object that stays may lose the last Association referring to it */
+    qsort(ends, nends, sizeof(*ends), cmp_del_end);
+    for (size_t i = 0; i < nends; i++) {
+        if (i > 0 && strcmp(ends[i].end, ends[i - 1].end) == 0)
+            continue;
+        int kind = find_uuid(s, ends[i].end, err);
+        if (kind < 0) {
+            rc = kind;
+            goto done;
+        }
+        if (kind == 0)
+            continue; /* names nothing here: nothing is left behind */
+        char *by = NULL;
+        int found = referrer_outside(s, set, nset, ends[i].end, &by, err);
+        free(by);
+        if (found < 0) {
+            rc = found;
+            goto done;
+        }
+        if (!found) {
+            cg_store_conflict *c = add_conflict(conflicts, &cap, CG_CONFLICT_UNREFERENCED,
+                                                ends[i].end, kind, NULL);
+            copy_bounded(c->related, sizeof c->related, ends[i].assoc);
+        }
+    }
+    if (conflicts->count > 0) {
+        rc = CG_EINVAL;
+        goto done;
+    }
+    int64_t tally[TALLY_COUNT] = {0};
+    for (size_t i = 0; i < nset; i++) {
+        if ((rc = del_rows(s, set[i].id, err)) != CG_OK)
+            goto done;
+        if (set[i].kind >= CG_OBJ_DOCUMENT_ENTRY && set[i].kind <= CG_OBJ_ASSOCIATION)
+            tally[set[i].kind]--;
+    }
+    add_tallies(s, tally);
+done:
+    for (size_t i = 0; i < nset; i++) {
+        free(set[i].source);
+        free(set[i].target);
+    }
+    free(ends);
+    free(set);
+    return rc;
+}
+
+static int
+sq_apply_delete(void *be, const char *const *uuids, size_t n, cg_store_conflicts *conflicts,
+                cg_err *err)
+{
+    sq_store *s = be;
+    if (w_exec(s, W_SAVEPOINT, err) != CG_OK)
+        return CG_EIO;
+    return savepoint_end(s, delete_objects(s, uuids, n, conflicts, err), err);
 }
 
 static int
@@ -1647,4 +1910,5 @@ const cg_store_backend cg_store_sqlite_backend = {
     .patient_merges = sq_patient_merges,
     .find = cg_sq_find,
     .stats = sq_stats,
+    .apply_delete = sq_apply_delete,
 };

@@ -22,7 +22,7 @@
 #include "store/backend.h"
 #include "util/alloc.h"
 
-enum { JOB_SUBMIT = 1, JOB_PATIENT, JOB_DOCUMENTS, JOB_MERGE };
+enum { JOB_SUBMIT = 1, JOB_PATIENT, JOB_DOCUMENTS, JOB_MERGE, JOB_DELETE };
 
 typedef struct store_job {
     struct store_job *next;
@@ -34,6 +34,8 @@ typedef struct store_job {
     const cg_store_document *docs;
     size_t ndocs;
     const char *owner;
+    const char *const *uuids; /* JOB_DELETE */
+    size_t nuuids;
     cg_store_conflicts conflicts;
     cg_err err;
     int rc;
@@ -78,6 +80,8 @@ apply_job(cg_store *st, store_job *j)
                                        &j->conflicts, &j->err);
     if (j->type == JOB_MERGE)
         return st->be->apply_merge(st->impl, j->patient_id, j->subsumed, &j->err);
+    if (j->type == JOB_DELETE)
+        return st->be->apply_delete(st->impl, j->uuids, j->nuuids, &j->conflicts, &j->err);
     return st->be->apply_patient(st->impl, j->patient_id, &j->err);
 }
 
@@ -275,6 +279,8 @@ conflict_text(const cg_store_conflict *c)
     case CG_CONFLICT_UUID: return "entryUUID already registered";
     case CG_CONFLICT_MISSING: return "referenced object not found";
     case CG_CONFLICT_STATUS: return "object no longer in the expected status";
+    case CG_CONFLICT_REFERENCED: return "object referred to by an association that stays";
+    case CG_CONFLICT_UNREFERENCED: return "object left without any association referring to it";
     }
     return "conflict";
 }
@@ -406,6 +412,31 @@ cg_store_document_remove(cg_store *store, const cg_store_document *docs, size_t 
     int rc = documents_job(store, CG_STORE_DOCS_REMOVE, "cg_store_document_remove", docs, ndocs,
                            "", missing, err);
     return rc == CG_OK && missing->count > 0 ? CG_ENOTFOUND : rc;
+}
+
+int
+cg_store_delete_objects(cg_store *store, const char *const *uuids, size_t n,
+                        cg_store_conflicts *conflicts, cg_err *err)
+{
+    assert(store && (n == 0 || uuids) && conflicts);
+    conflicts->items = NULL;
+    conflicts->count = 0;
+    if (n == 0)
+        return CG_OK;
+    store_job job;
+    memset(&job, 0, sizeof job);
+    job.type = JOB_DELETE;
+    job.uuids = uuids;
+    job.nuuids = n;
+    run_job(store, &job);
+    if (job.rc == CG_EINVAL && job.conflicts.count > 0 && job.err.msg[0] == '\0')
+        cg_err_set(&job.err, CG_EINVAL, "cg_store_delete_objects: %zu conflict(s), first: %s: %s",
+                   job.conflicts.count, conflict_text(&job.conflicts.items[0]),
+                   job.conflicts.items[0].id);
+    if (job.rc != CG_OK)
+        cg_err_set(err, job.rc, "%s", job.err.msg);
+    *conflicts = job.conflicts;
+    return job.rc;
 }
 
 int

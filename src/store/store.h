@@ -101,6 +101,17 @@ typedef struct cg_store_status_change {
     size_t xml_len;
 } cg_store_status_change;
 
+/* A registered Folder whose lastUpdateTime a submission advances (a document filed in it, or
+ * carried over to it by a replacement): its last_update_time and stored XML are replaced. It must
+ * still be a registered Folder, else the submission is refused with a conflict of kind
+ * CG_CONFLICT_MISSING. */
+typedef struct cg_store_folder_update {
+    const char *uuid;
+    const char *last_update_time; /* DTM */
+    const char *xml;
+    size_t xml_len;
+} cg_store_folder_update;
+
 /* One submission: committed entirely or not at all, durably (fsync'd) before cg_store_submit
  * returns CG_OK. Objects whose uuid is already registered are an error (a conflict). */
 typedef struct cg_store_submission {
@@ -114,13 +125,19 @@ typedef struct cg_store_submission {
     size_t nreferences;
     const cg_store_status_change *status_changes;
     size_t nstatus_changes;
+    const cg_store_folder_update *folder_updates;
+    size_t nfolder_updates;
 } cg_store_submission;
 
 typedef enum cg_conflict_kind {
     CG_CONFLICT_UNIQUE_ID = 1, /* unique_id already registered; existing_hash says by what */
     CG_CONFLICT_UUID,          /* entryUUID already registered */
     CG_CONFLICT_MISSING,       /* a reference names nothing in the store */
-    CG_CONFLICT_STATUS         /* a status change found the object in another status */
+    CG_CONFLICT_STATUS,        /* a status change found the object in another status */
+    CG_CONFLICT_REFERENCED,    /* deleting: id is referred to by the Association `related`,
+                                * which stays */
+    CG_CONFLICT_UNREFERENCED   /* deleting: id stays, and no Association would refer to it once
+                                * `related` (an Association deleted) is gone */
 } cg_conflict_kind;
 
 typedef struct cg_store_conflict {
@@ -129,6 +146,7 @@ typedef struct cg_store_conflict {
     cg_obj_kind existing_kind; /* for UNIQUE_ID / UUID */
     char existing_hash[41];    /* for a DocumentEntry's UNIQUE_ID: the registered hash */
     int pending; /* UNIQUE_ID of a repository document still waiting for its registry's answer */
+    char related[256]; /* REFERENCED, UNREFERENCED: the Association concerned */
 } cg_store_conflict;
 
 typedef struct cg_store_conflicts {
@@ -185,6 +203,19 @@ int cg_store_document_discard(cg_store *store, const cg_store_document *docs, si
  * CG_CONFLICT_MISSING; the others are removed); CG_EIO: nothing changed. */
 int cg_store_document_remove(cg_store *store, const cg_store_document *docs, size_t ndocs,
                              cg_store_conflicts *missing, cg_err *err);
+
+/* ITI-62: deletes registered objects (any kind) by entryUUID, durably, all or none, in one
+ * transaction; their rows, indexed values and XML are overwritten in the database file
+ * (secure_delete). Document bytes stay (that is ITI-86). Checked inside the transaction, so no
+ * concurrent submission can slip in between: every uuid must name an object (else a conflict of
+ * kind CG_CONFLICT_MISSING); no Association outside the set may refer to an object of the set
+ * (CG_CONFLICT_REFERENCED, one per object, naming the first such Association); no object left
+ * behind may lose the last Association that refers to it (CG_CONFLICT_UNREFERENCED: an end,
+ * outside the set, of an Association in the set). The same uuid twice counts once. CG_OK;
+ * CG_EINVAL with conflicts filled (MISSING alone when some are missing) and nothing deleted;
+ * CG_EIO when the store cannot write, nothing deleted. */
+int cg_store_delete_objects(cg_store *store, const char *const *uuids, size_t n,
+                            cg_store_conflicts *conflicts, cg_err *err);
 
 /* A registered object's stored XML by entryUUID (CG_ENOTFOUND if none). Free with free(). */
 int cg_store_object_xml(cg_store *store, const char *uuid, char **out, size_t *len, cg_err *err);

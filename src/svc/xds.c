@@ -11,6 +11,7 @@
 
 #include "ebrim/errlist.h"
 #include "ebrim/model.h"
+#include "registry/delete.h"
 #include "transport/client.h"
 #include "util/alloc.h"
 
@@ -545,5 +546,60 @@ int cg_svc_iti86(void *ctx, const cg_request *req, cg_response *resp)
     }
     resp->action = CG_ACTION_ITI86_RESPONSE;
     resp->body = cg_ebrim_registry_response(req->pool, &errs, removed > 0);
+    return CG_OK;
+}
+
+#define DELETE_ALL "urn:oasis:names:tc:ebxml-regrep:DeletionScopeType:DeleteAll"
+
+/* The entryUUIDs a RemoveObjectsRequest names (ITI TF-2b 3.62.4.1.2: an ObjectRefList, no
+ * AdhocQuery, the default deletion scope); what is wrong with it goes into errs. */
+static size_t delete_refs(const cg_request *req, cg_errlist *errs, const char ***out)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    const char *scope = attr_bounded(req->pool, req->body, "deletionScope", 256);
+    if (scope && strcmp(scope, DELETE_ALL) != 0)
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, NULL,
+                       "deletionScope \"%s\": ITI-62 deletes metadata only (%s)", scope,
+                       DELETE_ALL);
+    if (first_child(req->body, CG_NS_RIM, "AdhocQuery"))
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, NULL,
+                       "ITI-62 names the objects to delete in an ObjectRefList, not by an "
+                       "AdhocQuery");
+    for (xmlNodePtr list = req->body->children; list; list = list->next) {
+        if (!is_element(list, CG_NS_RIM, "ObjectRefList"))
+            continue;
+        for (xmlNodePtr r = list->children; r; r = r->next) {
+            if (!is_element(r, CG_NS_RIM, "ObjectRef"))
+                continue;
+            const char *id = attr_bounded(req->pool, r, "id", 1024);
+            if (!id || !*id) {
+                cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, NULL,
+                               "ObjectRef %zu of the ObjectRefList has no id", n + 1);
+                continue;
+            }
+            *out = cg_pool_grow(req->pool, *out, &cap, n + 1, sizeof(**out));
+            (*out)[n++] = id;
+        }
+    }
+    if (n == 0 && errs->errors == 0)
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, NULL,
+                       "RemoveObjectsRequest names no object (no rim:ObjectRef in a "
+                       "rim:ObjectRefList)");
+    return n;
+}
+
+int cg_svc_iti62(void *ctx, const cg_request *req, cg_response *resp)
+{
+    cg_xds *xds = ctx;
+    if (!is_element(req->body, CG_NS_LCM, "RemoveObjectsRequest"))
+        return wrong_body(req, resp, CG_NS_LCM, "RemoveObjectsRequest");
+    cg_errlist errs;
+    cg_errlist_init(&errs, req->pool);
+    const char **uuids = NULL;
+    size_t n = delete_refs(req, &errs, &uuids);
+    if (errs.errors == 0)
+        cg_registry_delete(xds->registry, uuids, n, &errs);
+    answer_registry_response(req, resp, CG_ACTION_ITI62_RESPONSE, &errs);
     return CG_OK;
 }

@@ -21,6 +21,8 @@
 #define CG_ACTION_ITI86 "urn:ihe:iti:2017:RemoveDocuments"
 #define CG_ACTION_ITI86_RESPONSE "urn:ihe:iti:2017:RemoveDocumentsResponse"
 #define CG_NS_RMD "urn:ihe:iti:rmd:2017"
+#define CG_ACTION_ITI62 "urn:ihe:iti:2010:DeleteDocumentSet"
+#define CG_ACTION_ITI62_RESPONSE "urn:ihe:iti:2010:DeleteDocumentSetResponse"
 
 /* ITI-42 to a remote registry: a small pool of keep-alive client connections, shared by the
  * worker threads (each call takes a connection of its own). */
@@ -54,5 +56,9 @@ int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp);
  * XDSUnknownRepositoryId, a document not stored XDSDocumentUniqueIdError; PartialSuccess when
  * some were removed and some not. */
 int cg_svc_iti86(void *ctx, const cg_request *req, cg_response *resp);
+/* ITI-62 Delete Document Set (the registry's RemoveObjectsRequest): the objects its
+ * ObjectRefList names are deleted from the registry, all or none (registry/delete.h); their
+ * documents stay in the repository. */
+int cg_svc_iti62(void *ctx, const cg_request *req, cg_response *resp);
 
 #endif

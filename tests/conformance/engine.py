@@ -7,6 +7,7 @@
 import datetime
 import os
 import re
+import time
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape, unescape
 
@@ -24,6 +25,7 @@ ENDPOINTS = {  # capability -> (path, action, MTOM)
     'ITI-18': ('/xds/registry', 'urn:ihe:iti:2007:RegistryStoredQuery', False),
     'ITI-51': ('/xds/registry', 'urn:ihe:iti:2009:MultiPatientStoredQuery', False),
     'ITI-86': ('/xds/repository', 'urn:ihe:iti:2017:RemoveDocuments', False),
+    'ITI-62': ('/xds/registry', 'urn:ihe:iti:2010:DeleteDocumentSet', False),
 }
 APPROVED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Approved'
 DEPRECATED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated'
@@ -258,6 +260,9 @@ class Run:
             if step.flag('NewPatientId') is not None:
                 self.patients[test] = self.new_patient(test)
             return
+        wait = (step.tx.findtext('WaitBefore') or '').strip()
+        if wait.isdigit():  # milliseconds (12323: a later lastUpdateTime needs a later second)
+            time.sleep(int(wait) / 1000)
         if step.tx.tag == 'NullTransaction':
             self._assertions(section, step)
             return
@@ -281,7 +286,7 @@ class Run:
         self._replace_ids(root, values)
         if cap in ('ITI-41', 'ITI-42'):
             answer, sent = self._submit(section, step, root, cap, values, result)
-        elif cap in ('ITI-18', 'ITI-51', 'ITI-43', 'ITI-86'):
+        elif cap in ('ITI-18', 'ITI-51', 'ITI-43', 'ITI-86', 'ITI-62'):
             sent = root
             url, action, mtom = self._endpoint(cap)
             answer = soap.call(url, action, root, [], mtom)
@@ -305,6 +310,9 @@ class Run:
         form is not imitated (the section is skipped, never passed)."""
         asserts = step.tx.find('Assertions')
         refs = asserts.findall('DataRef') if asserts is not None else []
+        if asserts is not None and not refs and step.all('UseReport'):
+            self._value_assertions(section, step, asserts)
+            return
         if len(refs) != 1 or refs[0].get('file') != 'THIS' or refs[0].get('as') != 'output':
             raise Unsupported('Assertions without <DataRef file="THIS" as="output"/>')
         before = [s for s in section.steps if s is not step]
@@ -328,6 +336,34 @@ class Run:
                                   else (m.group(3), m.group(2), m.group(1)))
                 found = xpath(body, path)
                 ok = any(v == text for v in found) if op == '=' else any(v != text for v in found)
+            if not ok:
+                raise StepFailed('step %s: assertion %s does not hold (%s)'
+                                 % (step.id, a.get('id', ''), expr))
+
+    def _value_assertions(self, section, step, asserts):
+        """<Assertions> over values its UseReports bring (no DataRef): as the toolkit does, each
+        useAs name (and a built-in like $DATE$) is replaced by its value in the assertion's text,
+        which is then an XPath 1.0 expression over constants. The forms the kit uses (12323):
+        `A op B` with op one of = != < <= > >=, each side a quoted string, a number or
+        substring(S, start[, length]). Any other form is not imitated."""
+        values = self._values(section, step)
+        for a in asserts.findall('Assert'):
+            expr = ' '.join((a.text or '').split())
+            for name in sorted(values, key=len, reverse=True):
+                expr = expr.replace(name, values[name])
+            m = re.fullmatch(r'(.+?)\s*(!=|<=|>=|=|<|>)\s*(.+)', expr)
+            if not m:
+                raise Unsupported('assertion %s' % expr)
+            left, op, right = _constant(m.group(1)), m.group(2), _constant(m.group(3))
+            if op in ('=', '!='):
+                ok = (left == right) == (op == '=')
+            else:
+                try:
+                    x, y = float(left), float(right)
+                except ValueError:
+                    ok = False  # XPath: a string that is not a number is NaN, never ordered
+                else:
+                    ok = {'<': x < y, '<=': x <= y, '>': x > y, '>=': x >= y}[op]
             if not ok:
                 raise StepFailed('step %s: assertion %s does not hold (%s)'
                                  % (step.id, a.get('id', ''), expr))
@@ -363,7 +399,8 @@ class Run:
         now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)
         values = {'$now$': now.strftime('%Y%m%d%H%M%S'),
                   '$lastyear$': now.replace(year=now.year - 1, day=min(now.day, 28)).strftime('%Y%m%d%H%M%S'),
-                  '$homeCommunityId$': HOME_COMMUNITY_ID}
+                  '$homeCommunityId$': HOME_COMMUNITY_ID,
+                  '$DATE$': datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d')}
         if step.all('UseXPath'):
             raise Unsupported('UseXPath')
         for ref in step.all('UseId'):
@@ -619,6 +656,23 @@ class Run:
             found = xpath(where, rep.text or '')
             if found:  # one that selects nothing fails the step that uses it (_values)
                 result['reports'][rep.get('name')] = found[0]
+
+
+def _constant(text):
+    """The value of an XPath 1.0 constant: 'text', "text", a number, or substring(S, start[,
+    length]) of one (1-based, as XPath counts)."""
+    text = text.strip()
+    m = re.fullmatch(r'substring\((.+?),\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)', text)
+    if m:
+        value, start = _constant(m.group(1)), int(m.group(2))
+        end = start + int(m.group(3)) if m.group(3) else len(value) + 1
+        return value[max(start, 1) - 1:max(end, 1) - 1]
+    m = re.fullmatch(r"'([^']*)'|\"([^\"]*)\"", text)
+    if m:
+        return m.group(1) if m.group(1) is not None else m.group(2)
+    if re.fullmatch(r'-?\d+(\.\d+)?', text):
+        return text
+    raise Unsupported('XPath constant %s' % text)
 
 
 def _raw_uids(ctype, data):

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ebrim/model.h"
 #include "registry/registry.h"
@@ -1034,6 +1035,95 @@ test_references_to_registered_objects(void)
     env_close(&e);
 }
 
+/* The lastUpdateTime a registered Folder's stored XML says (heap), or NULL. */
+static char *
+folder_time(env *e, const char *uuid)
+{
+    char *xml = stored_xml(e, uuid);
+    char *slot = xml ? strstr(xml, "name=\"lastUpdateTime\"") : NULL;
+    char *v = slot ? strstr(slot, "<rim:Value>") : NULL;
+    char *out = v ? cg_xasprintf("%.14s", v + strlen("<rim:Value>")) : NULL;
+    free(xml);
+    return out;
+}
+
+/* Folders whose indexed lastUpdateTime is at least dtm. */
+static size_t
+folders_updated_since(env *e, const char *dtm)
+{
+    cg_store_filter f = {.kinds = CG_STORE_KIND_FOLDER};
+    f.last_update.has_from = cg_store_dtm_key(dtm, &f.last_update.from);
+    cg_store_rows rows = {0};
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_store_find(e->store, &f, 0, 0, &rows, &err), CG_OK);
+    size_t n = rows.count;
+    cg_store_rows_dispose(&rows);
+    return n;
+}
+
+static void
+next_second(void)
+{
+    struct timespec ts = {1, 100000000}; /* lastUpdateTime counts seconds */
+    nanosleep(&ts, NULL);
+}
+
+/* The registry keeps a Folder's lastUpdateTime: a replacement carried over to it, and a later
+ * submission filing a document in it, each advance it (its stored XML and its indexed value). */
+static void
+test_folder_last_update_time(void)
+{
+    env e;
+    env_open(&e, 1, 1);
+    run first;
+    run_text(&first, &e, load("registry/folder.xml"));
+    expect_success(&first);
+    const char *doc = cg_ebrim_find(&first.sub, "Document01")->uuid;
+    const char *fol = cg_ebrim_find(&first.sub, "Folder01")->uuid;
+    char *t0 = folder_time(&e, fol);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t0);
+
+    /* a replacement of the document the Folder holds: carried over, the Folder updated */
+    next_second();
+    char *extra = cg_xasprintf("<rim:Association id=\"as-rplc\" "
+                               "associationType=\"urn:ihe:iti:2007:AssociationType:RPLC\" "
+                               "sourceObject=\"Document01\" targetObject=\"%s\"/>",
+                               doc);
+    run r;
+    run_text(&r, &e, second_submission(extra));
+    free(extra);
+    expect_success(&r);
+    run_done(&r);
+    char *t1 = folder_time(&e, fol);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t1);
+    CU_ASSERT(strcmp(t1, t0) > 0);
+    CU_ASSERT_EQUAL(folders_updated_since(&e, t1), 1);
+
+    /* a new document filed in the registered Folder */
+    next_second();
+    extra = cg_xasprintf("<rim:Association id=\"as-fd3\" associationType=\"" HAS_MEMBER
+                         "\" sourceObject=\"%s\" targetObject=\"Document01\"/>"
+                         "<rim:Association id=\"as-ss-fd3\" associationType=\"" HAS_MEMBER
+                         "\" sourceObject=\"SubmissionSet01\" targetObject=\"as-fd3\"/>",
+                         fol);
+    char *text = edit(second_submission(extra), "1.3.6.1.4.1.99999.5.2", "1.3.6.1.4.1.99999.5.3");
+    run_text(&r, &e, edit(text, "^DOC-2", "^DOC-3"));
+    free(extra);
+    expect_success(&r);
+    run_done(&r);
+    char *t2 = folder_time(&e, fol);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t2);
+    CU_ASSERT(strcmp(t2, t1) > 0);
+    CU_ASSERT_EQUAL(folders_updated_since(&e, t2), 1);
+    expect_counts(&e, 3, 3, 1, 10); /* 4, then 3 (HasMember, RPLC, carried over), then 3 */
+    free(t0);
+    free(t1);
+    free(t2);
+    run_done(&first);
+    env_close(&e);
+}
+
 /* ---- patients -------------------------------------------------------------------------------- */
 
 static void
@@ -1417,6 +1507,8 @@ cg_test_register_registry(void)
     CU_add_test(s, "XDSPatientIdDoesNotMatch", test_patient_id_mismatch);
     CU_add_test(s, "XDSUnknownPatientId, and the check off", test_unknown_patient);
     CU_add_test(s, "XDSRegistryDuplicateUniqueIdInMessage", test_duplicate_unique_id_in_message);
+    CU_add_test(s, "a Folder's lastUpdateTime advances when a document is filed or carried in",
+                test_folder_last_update_time);
     CU_add_test(s, "RPLC deprecates its target; APND keeps it; deprecated or other patient's "
                    "targets refused",
                 test_relationships);

@@ -1,0 +1,69 @@
+/* delete: ITI-62 Delete Document Set in the registry (see delete.h): the store's verdict on a
+ * set of objects to delete, turned into IHE error codes. */
+#define _POSIX_C_SOURCE 200809L
+#include "registry/delete.h"
+
+#include <assert.h>
+
+static const char *
+kind_name(cg_obj_kind kind)
+{
+    switch (kind) {
+    case CG_OBJ_DOCUMENT_ENTRY: return "DocumentEntry";
+    case CG_OBJ_SUBMISSION_SET: return "SubmissionSet";
+    case CG_OBJ_FOLDER: return "Folder";
+    case CG_OBJ_ASSOCIATION: return "Association";
+    }
+    return "object";
+}
+
+static void
+report(const cg_store_conflict *c, cg_errlist *errs)
+{
+    switch (c->kind) {
+    case CG_CONFLICT_MISSING:
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_UNRESOLVED_REFERENCE, c->id,
+                       "ObjectRef %s names no object in this registry; nothing was deleted", c->id);
+        return;
+    case CG_CONFLICT_REFERENCED:
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REFERENCES_EXIST, c->id,
+                       "%s %s is referred to by Association %s, which this request does not "
+                       "delete; nothing was deleted",
+                       kind_name(c->existing_kind), c->id, c->related);
+        return;
+    case CG_CONFLICT_UNREFERENCED:
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_UNREFERENCED_OBJECT, c->id,
+                       "deleting Association %s would leave %s %s with no Association referring "
+                       "to it: delete it too, or keep the Association; nothing was deleted",
+                       c->related, kind_name(c->existing_kind), c->id);
+        return;
+    case CG_CONFLICT_UNIQUE_ID:
+    case CG_CONFLICT_UUID:
+    case CG_CONFLICT_STATUS: break; /* submissions only */
+    }
+    cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, c->id,
+                   "the store refused deleting %s; nothing was deleted", c->id);
+}
+
+int
+cg_registry_delete(cg_registry *reg, const char *const *uuids, size_t n, cg_errlist *errs)
+{
+    assert(reg != NULL && errs != NULL && (n == 0 || uuids != NULL));
+    cg_store_conflicts conflicts = {0};
+    cg_err err;
+    cg_err_init(&err);
+    int rc = cg_store_delete_objects(cg_registry_store(reg), uuids, n, &conflicts, &err);
+    if (rc == CG_EINVAL && conflicts.count > 0) {
+        for (size_t i = 0; i < conflicts.count; i++)
+            report(&conflicts.items[i], errs);
+        rc = CG_OK;
+    } else if (rc != CG_OK) {
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                       "the registry could not use its store (cg_store_delete_objects: %s); "
+                       "nothing was deleted",
+                       err.msg[0] ? err.msg : cg_err_name(err.code));
+        rc = CG_EIO;
+    }
+    cg_store_conflicts_dispose(&conflicts);
+    return rc;
+}
