@@ -33,6 +33,11 @@
 #define CG_XDS_REPOSITORY_OUT_OF_RESOURCES "XDSRepositoryOutOfResources"
 #define CG_XDS_INVALID_REQUEST "XDSInvalidRequestException"
 #define CG_XDS_INVALID_DOCUMENT_CONTENT "InvalidDocumentContent"
+/* ITI-57 Metadata Update (ITI TF-2b 3.57.4.1.3.4) */
+#define CG_XDS_METADATA_UPDATE_ERROR "XDSMetadataUpdateError"
+#define CG_XDS_METADATA_VERSION_ERROR "XDSMetadataVersionError"
+#define CG_XDS_METADATA_UPDATE_OPERATION_ERROR "XDSMetadataUpdateOperationError"
+#define CG_XDS_PATIENT_ID_RECONCILIATION_ERROR "XDSPatientIDReconciliationError"
 
 /* Named apart from validate/report.h's finding severities: both meet in the repository. */
 typedef enum cg_ihe_severity { CG_IHE_WARNING = 1, CG_IHE_ERROR = 2 } cg_ihe_severity;

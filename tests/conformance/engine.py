@@ -24,6 +24,7 @@ ENDPOINTS = {  # capability -> (path, action, MTOM)
     'ITI-18': ('/xds/registry', 'urn:ihe:iti:2007:RegistryStoredQuery', False),
     'ITI-51': ('/xds/registry', 'urn:ihe:iti:2009:MultiPatientStoredQuery', False),
     'ITI-86': ('/xds/repository', 'urn:ihe:iti:2017:RemoveDocuments', False),
+    'ITI-57': ('/xds/registry', 'urn:ihe:iti:2010:UpdateDocumentSet', False),
 }
 APPROVED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Approved'
 DEPRECATED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated'
@@ -81,9 +82,9 @@ def _term(term, expr):
     m = re.fullmatch(r"local-name\(\)='(\w+)'", term)
     if m:
         return ('name', m.group(1))
-    m = re.fullmatch(r"@(\w+)='([^']*)'", term)
+    m = re.fullmatch(r"@(\w+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\")", term)
     if m:
-        return ('attr', m.group(1), m.group(2))
+        return ('attr', m.group(1), m.group(2) if m.group(2) is not None else m.group(3))
     if term.isdigit():
         return ('pos', int(term))
     if term.startswith('descendant::*'):
@@ -279,7 +280,7 @@ class Run:
         except ET.ParseError as e:
             raise StepFailed('step %s: %s after substitution: %s' % (step.id, path, e))
         self._replace_ids(root, values)
-        if cap in ('ITI-41', 'ITI-42'):
+        if cap in ('ITI-41', 'ITI-42', 'ITI-57'):
             answer, sent = self._submit(section, step, root, cap, values, result)
         elif cap in ('ITI-18', 'ITI-51', 'ITI-43', 'ITI-86'):
             sent = root
@@ -290,6 +291,8 @@ class Run:
         self._check_status(step, answer)
         if cap in ('ITI-18', 'ITI-51'):
             self._check_contents(section, step, answer.body)
+            if step.tx.find('Assertions') is not None:  # checks on this answer (20005)
+                self._assert_all(step, step.tx.find('Assertions'), answer.body, values)
         if cap == 'ITI-43' and step.expected_status != 'Failure':
             # a retrieve expected to fail (50000/verify, after ITI-86) returns no document
             self._check_retrieve(section, step, answer, values)
@@ -300,9 +303,7 @@ class Run:
 
     def _assertions(self, section, step):
         """<Assertions> over the answer of the section's previous step (<DataRef file="THIS"
-        as="output"/>): the forms the kit's query tests use, `PATH = 'text'`, `'text' = PATH`,
-        `'text' != PATH` and `count(PATH) = N`, with XPath 1.0's node-set comparisons. Any other
-        form is not imitated (the section is skipped, never passed)."""
+        as="output"/>)."""
         asserts = step.tx.find('Assertions')
         refs = asserts.findall('DataRef') if asserts is not None else []
         if len(refs) != 1 or refs[0].get('file') != 'THIS' or refs[0].get('as') != 'output':
@@ -313,21 +314,26 @@ class Run:
         res = self.results.get((section.test.name, section.name, prev.id)) if prev else None
         if not before or res is None or res.get('output') is None:
             raise StepFailed('step %s: no earlier answer to assert on' % step.id)
-        body = res['output']
+        self._assert_all(step, asserts, res['output'], self._values(section, step))
+
+    def _assert_all(self, step, asserts, body, values):
+        """Each <Assert> of asserts over body, after the step's values are put in its text (the
+        toolkit replaces each UseReport's useAs, $-named or not). The forms the kit uses:
+        `A = B` and `A != B` where A and B are each a path, 'text', "text", a number,
+        count(PATH) or string(PATH), with XPath 1.0's comparisons (a node-set equals a value
+        when one of its nodes does). Any other form is not imitated (the section is skipped,
+        never passed)."""
         for a in asserts.findall('Assert'):
             expr = ' '.join((a.text or '').split())
-            m = re.fullmatch(r"count\((.+)\) = (\d+)", expr)
-            if m:
-                ok = len(xpath(body, m.group(1))) == int(m.group(2))
+            for key in sorted(values, key=len, reverse=True):
+                expr = expr.replace(key, values[key])
+            lhs, op, rhs = _split_comparison(expr)
+            left, right = _operand(body, lhs, expr), _operand(body, rhs, expr)
+            if isinstance(left, (int, float)) or isinstance(right, (int, float)):
+                pairs = [(_number(x), _number(y)) for x in _as_list(left) for y in _as_list(right)]
             else:
-                m = (re.fullmatch(r"(/.+) (=) '([^']*)'", expr) or
-                     re.fullmatch(r"'([^']*)' (!?=) (/.+)", expr))
-                if not m:
-                    raise Unsupported('assertion %s' % expr)
-                path, op, text = ((m.group(1), m.group(2), m.group(3)) if expr.startswith('/')
-                                  else (m.group(3), m.group(2), m.group(1)))
-                found = xpath(body, path)
-                ok = any(v == text for v in found) if op == '=' else any(v != text for v in found)
+                pairs = [(x, y) for x in _as_list(left) for y in _as_list(right)]
+            ok = any(x == y for x, y in pairs) if op == '=' else any(x != y for x, y in pairs)
             if not ok:
                 raise StepFailed('step %s: assertion %s does not hold (%s)'
                                  % (step.id, a.get('id', ''), expr))
@@ -426,7 +432,7 @@ class Run:
                             self.register_patient(pid)
 
     def _submit(self, section, step, root, cap, values, result):
-        """ITI-41/ITI-42: the metadata as the toolkit sends it; returns (answer, body sent)."""
+        """ITI-41/ITI-42/ITI-57: the metadata as the toolkit sends it; returns (answer, body sent)."""
         sor = ebrim.to_v3(root)
         if sor is None or local(sor.tag) != 'SubmitObjectsRequest':
             raise StepFailed('step %s: the MetadataFile holds no SubmitObjectsRequest' % step.id)
@@ -449,7 +455,7 @@ class Run:
             result['reports'][sym + '_uid'] = uid
             result['reports'][sym + '_uuid'] = uuid_id
         url, action, mtom = self._endpoint(cap)
-        if cap == 'ITI-42':
+        if cap in ('ITI-42', 'ITI-57'):
             return soap.call(url, action, sor, [], False), sor
         body = ET.Element('{%s}ProvideAndRegisterDocumentSetRequest' % ebrim.XDSB)
         body.append(sor)
@@ -656,3 +662,62 @@ def _is_kind(package, objs, node, unique_scheme):
             return True
     return any(local(e.tag) == 'ExternalIdentifier' and e.get('identificationScheme') == unique_scheme
                for e in package)
+
+
+def _split_comparison(expr):
+    """(left, '=' or '!=', right) of an assertion: the one comparison outside brackets, parentheses
+    and quotes."""
+    depth = 0
+    quote = None
+    found = []
+    i = 0
+    while i < len(expr):
+        c = expr[i]
+        if quote:
+            quote = None if c == quote else quote
+        elif c in '\'"':
+            quote = c
+        elif c in '[(':
+            depth += 1
+        elif c in '])':
+            depth -= 1
+        elif depth == 0 and c == '!' and expr[i + 1:i + 2] == '=':
+            found.append((i, 2, '!='))
+            i += 1
+        elif depth == 0 and c == '=':
+            found.append((i, 1, '='))
+        i += 1
+    if len(found) != 1:
+        raise Unsupported('assertion %s' % expr)
+    pos, width, op = found[0]
+    return expr[:pos].strip(), op, expr[pos + width:].strip()
+
+
+def _operand(body, text, expr):
+    """One side of an assertion: a list of strings (a node-set or a string), or a number."""
+    m = re.fullmatch(r"'([^']*)'|\"([^\"]*)\"", text)
+    if m:
+        return [m.group(1) if m.group(1) is not None else m.group(2)]
+    if re.fullmatch(r'\d+', text):
+        return int(text)
+    m = re.fullmatch(r'count\((.+)\)', text)
+    if m:
+        return len(xpath(body, m.group(1)))
+    m = re.fullmatch(r'string\((.+)\)', text)
+    if m:
+        found = xpath(body, m.group(1))
+        return [found[0] if found else '']
+    if text.startswith('/'):
+        return xpath(body, text)
+    raise Unsupported('assertion %s' % expr)
+
+
+def _as_list(v):
+    return [v] if isinstance(v, (int, float)) else v
+
+
+def _number(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float('nan')
