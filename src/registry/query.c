@@ -1187,7 +1187,9 @@ cg_registry_query(cg_registry *reg, const cg_query_request *req, cg_pool *pool,
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_TOO_MANY_RESULTS, NULL,
                        "%s: %zu objects match, more than %zu (registry.max_query_results)",
                        c.q->name, c.count, c.cfg->max_query_results);
-    if (errs->errors == 0 && !c.q->mpq && c.q->op >= OP_GET_DOCUMENTS)
+    /* LeafClass only: ObjectRefs carry no patient (21002 asks for both versions of an entry
+     * whose patient an ITI-57 update changed) */
+    if (errs->errors == 0 && !c.q->mpq && c.q->op >= OP_GET_DOCUMENTS && c.leaf)
         single_patient(&c);
     if (c.failed)
         return CG_EIO;

@@ -203,9 +203,10 @@ restatus(cg_pool *pool, const char *xml, size_t len, const char *status, const c
  * logical object, and an association the registry adds (a propagated membership). */
 typedef struct mu_version {
     cg_ebrim_object *obj;
-    const char *lid;
+    const char *lid; /* NULL: an association of the submission whose status alone changes */
     const char *status;
     int version;
+    int restatused; /* an UpdateAvailabilityStatus of the same submission set the status */
 } mu_version;
 
 typedef struct mu_extra {
@@ -1038,7 +1039,7 @@ mu_new_version(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim_object
         out->ver = cg_pool_grow(pool, out->ver, &out->ver_cap, out->nver + 1, sizeof(*out->ver));
         const char *status = latest->status ? latest->status : CG_STATUS_APPROVED;
         out->ver[out->nver++] = (mu_version){o, cg_pool_strdup(pool, o->lid),
-                                             cg_pool_strdup(pool, status), latest_version + 1};
+                                             cg_pool_strdup(pool, status), latest_version + 1, 0};
         if (strcmp(status, CG_STATUS_APPROVED) == 0)
             rc = deprecate(pool, out, latest, errs);
         if (rc == CG_OK && propagate)
@@ -1052,6 +1053,45 @@ static int
 is_status(const char *s)
 {
     return s && (strcmp(s, CG_STATUS_APPROVED) == 0 || strcmp(s, CG_STATUS_DEPRECATED) == 0);
+}
+
+/* UpdateAvailabilityStatus of an object of the same submission (ITI TF-2b 3.57.4.1.3.1): a new
+ * version, whose OriginalStatus is the status it takes, or an association (Approved). */
+static int
+mu_status_inside(cg_pool *pool, const cg_ebrim_object *a, cg_ebrim_object *t, const char *from,
+                 const char *to, status_changes *out, cg_errlist *errs)
+{
+    mu_version *v = NULL;
+    for (size_t k = 0; k < out->nver; k++)
+        if (out->ver[k].obj == t)
+            v = &out->ver[k];
+    if (t->kind == CG_EBRIM_SUBMISSION_SET) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                     "targetObject %s is a SubmissionSet, whose status does not change", t->id);
+    } else if (v != NULL && v->restatused) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, a,
+                     "targetObject %s is changed twice by this submission", t->id);
+    } else if (v != NULL) {
+        if (strcmp(v->status, from) != 0)
+            cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, a,
+                         "OriginalStatus is %s but the new version %s takes the status %s of "
+                         "the version it follows",
+                         from, t->id, v->status);
+        v->status = cg_pool_strdup(pool, to);
+        v->restatused = 1;
+    } else if (t->kind == CG_EBRIM_ASSOCIATION) {
+        if (strcmp(from, CG_STATUS_APPROVED) != 0) {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, a,
+                         "OriginalStatus is %s but association %s of this submission is "
+                         "registered Approved",
+                         from, t->id);
+            return CG_OK;
+        }
+        out->ver = cg_pool_grow(pool, out->ver, &out->ver_cap, out->nver + 1, sizeof(*out->ver));
+        out->ver[out->nver++] = (mu_version){t, NULL, cg_pool_strdup(pool, to), 0, 1};
+    }
+    /* a DocumentEntry or Folder without a version: its own errors are reported */
+    return CG_OK;
 }
 
 /* UpdateAvailabilityStatus (ITI TF-2b 3.57.4.1.3.3.3): from the SubmissionSet to a registered
@@ -1093,13 +1133,9 @@ mu_status(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim_object *ss,
                      "OriginalStatus and NewStatus are both %s: nothing to change", to[0]);
         return CG_OK;
     }
-    if (cg_ebrim_find(sub, a->target) != NULL) {
-        cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, a,
-                     "targetObject %s is an object of this submission: a new version and its "
-                     "status change are two submissions",
-                     a->target);
-        return CG_OK;
-    }
+    cg_ebrim_object *inside = cg_ebrim_find(sub, a->target);
+    if (inside != NULL)
+        return mu_status_inside(pool, a, inside, from[0], to[0], out, errs);
     cg_store_rows rows = {0}, versions = {0};
     int rc = mu_object(reg, a->target, &rows, errs);
     const cg_store_row *t = rows.count ? &rows.items[0] : NULL;
@@ -1278,8 +1314,10 @@ mu_amend(const status_changes *changes)
     for (size_t k = 0; k < changes->nver; k++) {
         const mu_version *v = &changes->ver[k];
         xmlNodePtr node = v->obj->node;
-        xmlSetProp(node, BAD_CAST "lid", BAD_CAST v->lid);
         xmlSetProp(node, BAD_CAST "status", BAD_CAST v->status);
+        if (v->lid == NULL)
+            continue;
+        xmlSetProp(node, BAD_CAST "lid", BAD_CAST v->lid);
         xmlNodePtr vi = cg_ebrim_child(node, "VersionInfo", NULL);
         char num[16];
         snprintf(num, sizeof(num), "%d", v->version);
@@ -1301,9 +1339,11 @@ mu_store_versions(const cg_ebrim_submission *sub, const status_changes *changes,
     for (size_t i = 0; i < ssub->nobjects; i++)
         for (size_t k = 0; k < changes->nver; k++)
             if (strcmp(objs[i].uuid, changes->ver[k].obj->uuid) == 0) {
+                objs[i].status = changes->ver[k].status;
+                if (changes->ver[k].lid == NULL)
+                    continue;
                 objs[i].lid = changes->ver[k].lid;
                 objs[i].version = changes->ver[k].version;
-                objs[i].status = changes->ver[k].status;
             }
     for (size_t i = 0; i < changes->nextra; i++) {
         const mu_extra *e = &changes->extra[i];

@@ -275,6 +275,11 @@ class Run:
         if not path or not os.path.exists(path):
             raise StepFailed('step %s: MetadataFile %s is not in the kit' % (step.id, path))
         text = self._substitute(open(path, encoding='utf-8', errors='replace').read(), values)
+        if cap in ('ITI-18', 'ITI-51'):
+            # a UseId whose symbol is not $-named, quoted in a query's value ('Document01': 15801)
+            for key, value in values.items():
+                if not key.startswith('$'):
+                    text = text.replace("'%s'" % key, "'%s'" % escape(value))
         try:
             root = ET.fromstring(text)
         except ET.ParseError as e:
@@ -298,12 +303,14 @@ class Run:
             self._check_retrieve(section, step, answer, values)
         self._reports(step, sent, answer.body, result)
         result['output'] = answer.body
+        result['input'] = sent
 
     # ---- assertions ----
 
     def _assertions(self, section, step):
-        """<Assertions> over the answer of the section's previous step (<DataRef file="THIS"
-        as="output"/>)."""
+        """<Assertions> over the section's log so far (<DataRef file="THIS" as="output"/>: the
+        toolkit's log of this section holds each earlier step's InputMetadata and Result; 15801
+        counts a Classification of the update it sent and of the query's answer)."""
         asserts = step.tx.find('Assertions')
         refs = asserts.findall('DataRef') if asserts is not None else []
         if len(refs) != 1 or refs[0].get('file') != 'THIS' or refs[0].get('as') != 'output':
@@ -314,7 +321,13 @@ class Run:
         res = self.results.get((section.test.name, section.name, prev.id)) if prev else None
         if not before or res is None or res.get('output') is None:
             raise StepFailed('step %s: no earlier answer to assert on' % step.id)
-        self._assert_all(step, asserts, res['output'], self._values(section, step))
+        log = ET.Element('TestLog')
+        for earlier in section.steps[:index]:
+            got = self.results.get((section.test.name, section.name, earlier.id)) or {}
+            for part in ('input', 'output'):
+                if got.get(part) is not None:
+                    ET.SubElement(log, part).append(got[part])
+        self._assert_all(step, asserts, log, self._values(section, step))
 
     def _assert_all(self, step, asserts, body, values):
         """Each <Assert> of asserts over body, after the step's values are put in its text (the
