@@ -207,6 +207,7 @@ typedef struct mu_version {
     const char *status;
     int version;
     int restatused; /* an UpdateAvailabilityStatus of the same submission set the status */
+    int propagate;  /* AssociationPropagation (yes unless no) */
 } mu_version;
 
 typedef struct mu_extra {
@@ -1039,7 +1040,8 @@ mu_new_version(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim_object
         out->ver = cg_pool_grow(pool, out->ver, &out->ver_cap, out->nver + 1, sizeof(*out->ver));
         const char *status = latest->status ? latest->status : CG_STATUS_APPROVED;
         out->ver[out->nver++] = (mu_version){o, cg_pool_strdup(pool, o->lid),
-                                             cg_pool_strdup(pool, status), latest_version + 1, 0};
+                                             cg_pool_strdup(pool, status), latest_version + 1, 0,
+                                             propagate};
         if (strcmp(status, CG_STATUS_APPROVED) == 0)
             rc = deprecate(pool, out, latest, errs);
         if (rc == CG_OK && propagate)
@@ -1088,7 +1090,7 @@ mu_status_inside(cg_pool *pool, const cg_ebrim_object *a, cg_ebrim_object *t, co
             return CG_OK;
         }
         out->ver = cg_pool_grow(pool, out->ver, &out->ver_cap, out->nver + 1, sizeof(*out->ver));
-        out->ver[out->nver++] = (mu_version){t, NULL, cg_pool_strdup(pool, to), 0, 1};
+        out->ver[out->nver++] = (mu_version){t, NULL, cg_pool_strdup(pool, to), 0, 1, 0};
     }
     /* a DocumentEntry or Folder without a version: its own errors are reported */
     return CG_OK;
@@ -1190,12 +1192,12 @@ mu_status(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim_object *ss,
 }
 
 /* SubmitAssociation (ITI TF-2b 3.57.4.1.3.3.4): from the SubmissionSet to an Association of the
- * submission between registered objects: a Folder's HasMember to a DocumentEntry or a
- * relationship between DocumentEntries. Both ends are the latest version, Approved, of the
- * same patient, and the association is not registered already. */
+ * submission: a Folder's HasMember to a DocumentEntry or a relationship between DocumentEntries.
+ * Each end is registered (Approved) or a new version of this submission that does not propagate
+ * associations; both ends have the same patient; the association is not registered already. */
 static int
 mu_submit_association(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim_object *ss,
-                      const cg_ebrim_object *a, cg_errlist *errs)
+                      const cg_ebrim_object *a, const status_changes *out, cg_errlist *errs)
 {
     const cg_ebrim_object *t = cg_ebrim_find(sub, a->target);
     if (ss == NULL || a->source == NULL || strcmp(a->source, ss->id) != 0 || t == NULL ||
@@ -1205,9 +1207,8 @@ mu_submit_association(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim
                      "submission");
         return CG_OK;
     }
-    if (t->source == NULL || t->target == NULL || t->assoc_type == NULL ||
-        cg_ebrim_find(sub, t->source) != NULL || cg_ebrim_find(sub, t->target) != NULL)
-        return CG_OK; /* the rules judge associations inside the submission */
+    if (t->source == NULL || t->target == NULL || t->assoc_type == NULL)
+        return CG_OK; /* the rules report it */
     int member = strcmp(t->assoc_type, CG_ASSOC_HAS_MEMBER) == 0;
     if (!member && !cg_rules_is_relationship(t->assoc_type)) {
         cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t,
@@ -1217,40 +1218,60 @@ mu_submit_association(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim
         return CG_OK;
     }
     const char *ends[2] = {t->source, t->target};
-    cg_store_row *found[2] = {NULL, NULL};
+    const char *patients[2] = {NULL, NULL};
+    int registered = 0;
     cg_store_rows rows[2] = {{0}, {0}};
     int rc = CG_OK;
     for (int e = 0; e < 2 && rc == CG_OK; e++) {
+        const char *what = e ? "targetObject" : "sourceObject";
+        cg_obj_kind want = e == 0 && member ? CG_OBJ_FOLDER : CG_OBJ_DOCUMENT_ENTRY;
+        const cg_ebrim_object *inside = cg_ebrim_find(sub, ends[e]);
+        if (inside != NULL) {
+            const mu_version *v = NULL;
+            for (size_t k = 0; k < out->nver; k++)
+                if (out->ver[k].obj == inside && out->ver[k].lid != NULL)
+                    v = &out->ver[k];
+            if (v == NULL) {
+                rc = CG_EINVAL; /* not a new version: the rules or its own checks report it */
+            } else if (v->propagate) {
+                cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t,
+                             "%s %s is a new version that propagates the associations of the "
+                             "version it follows (AssociationPropagation): a SubmitAssociation "
+                             "to it needs AssociationPropagation no",
+                             what, inside->id);
+                rc = CG_EINVAL;
+            }
+            patients[e] = inside->patient_id;
+            continue;
+        }
         if ((rc = mu_object(reg, ends[e], &rows[e], errs)) != CG_OK)
             break;
-        found[e] = rows[e].count ? &rows[e].items[0] : NULL;
-        cg_obj_kind want = e == 0 && member ? CG_OBJ_FOLDER : CG_OBJ_DOCUMENT_ENTRY;
-        if (found[e] == NULL) {
+        const cg_store_row *found = rows[e].count ? &rows[e].items[0] : NULL;
+        if (found == NULL) {
             cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNRESOLVED_REFERENCE, t,
-                         "%s %s names no registered object", e ? "targetObject" : "sourceObject",
+                         "%s %s names no registered object", what, ends[e]);
+            rc = CG_EINVAL;
+        } else if (found->kind != want) {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t, "%s %s is a %s, not a %s", what,
+                         ends[e], obj_kind_name(found->kind), obj_kind_name(want));
+            rc = CG_EINVAL;
+        } else if (found->status == NULL || strcmp(found->status, CG_STATUS_APPROVED) != 0) {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t,
+                         "%s %s is not Approved: only Approved objects are associated", what,
                          ends[e]);
             rc = CG_EINVAL;
-        } else if (found[e]->kind != want) {
-            cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t, "%s %s is a %s, not a %s",
-                         e ? "targetObject" : "sourceObject", ends[e],
-                         obj_kind_name(found[e]->kind), obj_kind_name(want));
-            rc = CG_EINVAL;
-        } else if (found[e]->status == NULL ||
-                   strcmp(found[e]->status, CG_STATUS_APPROVED) != 0) {
-            cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t,
-                         "%s %s is not Approved: only Approved objects are associated",
-                         e ? "targetObject" : "sourceObject", ends[e]);
-            rc = CG_EINVAL;
+        } else {
+            patients[e] = found->patient_id;
+            registered++;
         }
     }
-    if (rc == CG_OK && found[0]->patient_id && found[1]->patient_id &&
-        strcmp(found[0]->patient_id, found[1]->patient_id) != 0) {
+    if (rc == CG_OK && patients[0] && patients[1] && strcmp(patients[0], patients[1]) != 0) {
         cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_PATIENT_ID_RECONCILIATION_ERROR, t,
                      "sourceObject %s has patientId \"%s\" but targetObject %s has \"%s\"",
-                     ends[0], found[0]->patient_id, ends[1], found[1]->patient_id);
+                     ends[0], patients[0], ends[1], patients[1]);
         rc = CG_EINVAL;
     }
-    if (rc == CG_OK) {
+    if (rc == CG_OK && registered == 2) {
         const char *src[] = {ends[0]}, *dst[] = {ends[1]}, *types[] = {t->assoc_type};
         const char *approved[] = {CG_STATUS_APPROVED};
         cg_store_filter f = {.kinds = CG_STORE_KIND_ASSOC, .sources = {src, 1},
@@ -1296,7 +1317,7 @@ mu_check(cg_registry *reg, cg_ebrim_submission *sub, const cg_rules_result *res,
             rc = mu_status(reg, sub, ss, a, out, errs);
         } else if (strcmp(a->assoc_type, CG_ASSOC_SUBMIT_ASSOCIATION) == 0) {
             ops++;
-            rc = mu_submit_association(reg, sub, ss, a, errs);
+            rc = mu_submit_association(reg, sub, ss, a, out, errs);
         }
     }
     if (rc == CG_OK && ops == 0)

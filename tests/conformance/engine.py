@@ -302,6 +302,9 @@ class Run:
             # a retrieve expected to fail (50000/verify, after ITI-86) returns no document
             self._check_retrieve(section, step, answer, values)
         self._reports(step, sent, answer.body, result)
+        # the toolkit reports its run parameters with every step (the patient its user typed)
+        result['reports'].setdefault('$patientid$', values.get('$patientid$')
+                                     or self.test_patient(section.test))
         result['output'] = answer.body
         result['input'] = sent
 
