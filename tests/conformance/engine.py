@@ -104,10 +104,12 @@ def _parse_path(expr):
     steps = []
     pos = 0
     while pos < len(expr):
-        m = re.compile(r'(//|/)\*').match(expr, pos)
+        m = re.compile(r'(//|/)(\*|[A-Za-z_][\w.-]*)').match(expr, pos)
         if not m:
             raise Unsupported('XPath %s' % expr)
         tests, pos = _preds(expr, m.end())
+        if m.group(2) != '*':  # a named step: the toolkit's log elements (TestStep, Result)
+            tests.insert(0, ('name', m.group(2)))
         steps.append((m.group(1) == '//', tests))
     if not steps:
         raise Unsupported('XPath %s' % expr)
@@ -296,8 +298,6 @@ class Run:
         self._check_status(step, answer)
         if cap in ('ITI-18', 'ITI-51'):
             self._check_contents(section, step, answer.body)
-            if step.tx.find('Assertions') is not None:  # checks on this answer (20005)
-                self._assert_all(step, step.tx.find('Assertions'), answer.body, values)
         if cap == 'ITI-43' and step.expected_status != 'Failure':
             # a retrieve expected to fail (50000/verify, after ITI-86) returns no document
             self._check_retrieve(section, step, answer, values)
@@ -307,6 +307,11 @@ class Run:
                                      or self.test_patient(section.test))
         result['output'] = answer.body
         result['input'] = sent
+        if cap in ('ITI-18', 'ITI-51') and step.tx.find('Assertions') is not None:
+            # checks on the section's log, this answer included (12379, 20005)
+            index = section.steps.index(step)
+            self._assert_all(step, step.tx.find('Assertions'),
+                             self._log(section, section.steps[:index + 1]), values)
 
     # ---- assertions ----
 
@@ -324,13 +329,22 @@ class Run:
         res = self.results.get((section.test.name, section.name, prev.id)) if prev else None
         if not before or res is None or res.get('output') is None:
             raise StepFailed('step %s: no earlier answer to assert on' % step.id)
+        self._assert_all(step, asserts, self._log(section, section.steps[:index]),
+                         self._values(section, step))
+
+    def _log(self, section, steps):
+        """The toolkit's log of those steps of the section: TestStep[@id]/<transaction>/
+        InputMetadata and Result."""
         log = ET.Element('TestLog')
-        for earlier in section.steps[:index]:
+        for earlier in steps:
             got = self.results.get((section.test.name, section.name, earlier.id)) or {}
-            for part in ('input', 'output'):
-                if got.get(part) is not None:
-                    ET.SubElement(log, part).append(got[part])
-        self._assert_all(step, asserts, log, self._values(section, step))
+            if earlier.tx is None or got.get('output') is None:
+                continue
+            tx = ET.SubElement(ET.SubElement(log, 'TestStep', id=earlier.id), earlier.tx.tag)
+            if got.get('input') is not None:
+                ET.SubElement(tx, 'InputMetadata').append(got['input'])
+            ET.SubElement(tx, 'Result').append(got['output'])
+        return log
 
     def _assert_all(self, step, asserts, body, values):
         """Each <Assert> of asserts over body, after the step's values are put in its text (the
@@ -343,6 +357,8 @@ class Run:
             expr = ' '.join((a.text or '').split())
             for key in sorted(values, key=len, reverse=True):
                 expr = expr.replace(key, values[key])
+            if re.search(r'\$\w+\$', expr):
+                raise Unsupported('assertion %s names a value no step gave' % expr)
             lhs, op, rhs = _split_comparison(expr)
             left, right = _operand(body, lhs, expr), _operand(body, rhs, expr)
             if isinstance(left, (int, float)) or isinstance(right, (int, float)):
