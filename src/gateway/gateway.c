@@ -471,7 +471,9 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
         fprintf(out, "cdagate: ITI-41 metadata is registered at %s (ITI-42, timeout %us)\n",
                 c->registry_url, c->registry_timeout);
     } else {
-        fprintf(out, "cdagate: repository %s (ITI-41, ITI-43, ITI-86), registry %s (ITI-42, ITI-18, ITI-57)\n",
+        fprintf(out,
+                "cdagate: repository %s (ITI-41, ITI-43, ITI-86), registry %s (ITI-42, ITI-18, "
+                "ITI-57)\n",
                 c->repository_path, c->registry_path);
     }
     fprintf(out, "cdagate: repositoryUniqueId %s\n", gw->repository_id);

@@ -211,9 +211,9 @@ typedef struct mu_version {
 } mu_version;
 
 typedef struct mu_extra {
-    const char *source;          /* a registered object, or NULL: source_obj */
+    const char *source; /* a registered object, or NULL: source_obj */
     const cg_ebrim_object *source_obj;
-    const char *target;          /* a registered object, or NULL: target_obj */
+    const char *target; /* a registered object, or NULL: target_obj */
     const cg_ebrim_object *target_obj;
 } mu_extra;
 
@@ -865,7 +865,7 @@ version_value(const char *s)
     for (const char *p = s; *p; p++)
         if (*p < '0' || *p > '9')
             return 0;
-    return atoi(s);
+    return (int)strtol(s, NULL, 10);
 }
 
 /* Every version of the logical object lid, in registration order (the last is the latest). */
