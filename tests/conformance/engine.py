@@ -45,6 +45,11 @@ class Conflict(Exception):
     """The kit itself makes the step impossible in this run: the section is skipped, saying why."""
 
 
+class UnacceptableSubmission(Conflict):
+    """A submission the kit expects to succeed that no registry may accept: the section is
+    skipped, and so are the later sections of its test that would look at what it registered."""
+
+
 # ---- the XPath the kit's <Report> elements use ---------------------------------------------------
 # //*[local-name()='A'][@x='v'][1]/*[local-name()='B' and @y='w']/@attr, with
 # descendant::*[...] tests inside predicates. Anything else is Unsupported, never guessed.
@@ -167,6 +172,7 @@ class Run:
         self._step_id = ''  # the step being run, for messages
         self.submitted = {}  # document uniqueId -> the bytes this run sent with ITI-41
         self.raw_uids = {}  # uniqueId sent in a raw HttpTransaction body -> the section that sent it
+        self.conflicted = set()  # (test, section) skipped: UnacceptableSubmission
 
     def new_patient(self, label, register=True):
         self.serial += 1
@@ -206,6 +212,8 @@ class Run:
                 outcome = ('SKIP', 'needs runner support: %s' % e)
             except Conflict as e:
                 outcome = ('SKIP', str(e))
+                if isinstance(e, UnacceptableSubmission):
+                    self.conflicted.add(key)
             except soap.SoapError as e:
                 outcome = ('FAIL', 'step %s: %s' % (self._step_id, e))
         self.outcomes[key] = outcome
@@ -227,7 +235,9 @@ class Run:
                 if earlier is section:
                     break
                 got = self.outcomes.get((section.test.name, earlier.name))
-                if got and got[0] == 'SKIP' and (set(earlier.needs()) - self.caps) & WRITES:
+                conflicted = (section.test.name, earlier.name) in self.conflicted
+                if got and got[0] == 'SKIP' and ((set(earlier.needs()) - self.caps) & WRITES or
+                                                 conflicted and set(earlier.needs()) & WRITES):
                     return ('SKIP', 'follows %s, which changes the registry and was skipped: %s'
                             % (earlier.key, got[1]))
         for dep in section.dependencies():
@@ -480,6 +490,13 @@ class Run:
                 keep = None
                 break
         result['AssignedUids'] = ebrim.assign_uids(sor, keep)
+        if keep is None and step.expected_status == 'Success':
+            # <NoAssignUids/> sends the file's uniqueIds as they are: one that is not an OID can
+            # be accepted by no registry (20004/success_update's "SubmissionSet01_uniqueid")
+            for sym, uid in result['AssignedUids'].items():
+                if not re.fullmatch(r'[0-2](\.(0|[1-9][0-9]*))+(\^[^^]{1,16})?', uid or ''):
+                    raise UnacceptableSubmission("its metadata keeps the uniqueId %r of %s (<NoAssignUids/>), "
+                                   "which is not an OID, and expects Success" % (uid, sym))
         if step.flag('AssignUuids') is not None:
             result['AssignedUuids'] = ebrim.assign_uuids(sor)
         for sym, uid in result['AssignedUids'].items():
