@@ -942,8 +942,10 @@ mu_propagate(cg_registry *reg, cg_pool *pool, const cg_ebrim_object *o, const cg
     for (size_t i = 0; rc == CG_OK && i < as.count; i++) {
         const char *other = folder ? as.items[i].target : as.items[i].source;
         const char *uuids[] = {other};
+        /* the latest versions only: an older version keeps the memberships it had */
         cg_store_filter g = {.kinds = folder ? CG_STORE_KIND_DOC : CG_STORE_KIND_FOLDER,
-                             .uuids = {uuids, 1}};
+                             .uuids = {uuids, 1},
+                             .latest_only = 1};
         cg_store_rows r = {0};
         if (cg_store_find(reg->store, &g, 1, 0, &r, &err) != CG_OK)
             rc = store_failed(errs, "cg_store_find", &err);
