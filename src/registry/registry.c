@@ -168,8 +168,8 @@ check_outside(cg_registry *reg, const cg_rules_result *res, cg_errlist *errs)
                          o->classified_object);
         else if (rc == CG_OK)
             cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, o,
-                         "classifies the registered object %s; changing registered metadata is "
-                         "ITI-57 Update Document Set, which this registry does not support",
+                         "classifies the registered object %s; registered metadata changes "
+                         "by a new version of the object (ITI-57 Update Document Set)",
                          o->classified_object);
         else
             return store_failed(errs, "cg_store_object_xml", &err);
