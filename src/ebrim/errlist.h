@@ -36,6 +36,11 @@
 /* ITI-62 Delete Document Set (ebRS 3.0 and the XDS Metadata Update supplement) */
 #define CG_XDS_REFERENCES_EXIST "ReferencesExistException"
 #define CG_XDS_UNREFERENCED_OBJECT "XDSUnreferencedObjectException"
+/* ITI-57 Metadata Update (ITI TF-2b 3.57.4.1.3.4) */
+#define CG_XDS_METADATA_UPDATE_ERROR "XDSMetadataUpdateError"
+#define CG_XDS_METADATA_VERSION_ERROR "XDSMetadataVersionError"
+#define CG_XDS_METADATA_UPDATE_OPERATION_ERROR "XDSMetadataUpdateOperationError"
+#define CG_XDS_PATIENT_ID_RECONCILIATION_ERROR "XDSPatientIDReconciliationError"
 
 /* Named apart from validate/report.h's finding severities: both meet in the repository. */
 typedef enum cg_ihe_severity { CG_IHE_WARNING = 1, CG_IHE_ERROR = 2 } cg_ihe_severity;

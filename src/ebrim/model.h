@@ -44,6 +44,9 @@
 #define CG_ASSOC_XFRM "urn:ihe:iti:2007:AssociationType:XFRM"
 #define CG_ASSOC_XFRM_RPLC "urn:ihe:iti:2007:AssociationType:XFRM_RPLC"
 #define CG_ASSOC_SIGNS "urn:ihe:iti:2007:AssociationType:signs"
+/* ITI-57 Metadata Update operations */
+#define CG_ASSOC_UPDATE_STATUS "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus"
+#define CG_ASSOC_SUBMIT_ASSOCIATION "urn:ihe:iti:2010:AssociationType:SubmitAssociation"
 #define CG_SEVERITY_ERROR "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"
 #define CG_SEVERITY_WARNING "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning"
 

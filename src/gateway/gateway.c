@@ -40,7 +40,7 @@ struct cg_gateway {
     cg_repository *repository;
     cg_xds_forward *forward; /* ITI-42 to the remote registry, NULL without one */
     cg_xds xds;
-    cg_route routes[7];
+    cg_route routes[8];
     cg_server_wsdl wsdl[2];
     cg_render *render; /* the document views' stylesheet; NULL when it could not be loaded */
     char *render_missing;
@@ -293,8 +293,10 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
                                NULL};
     gw->routes[6] = (cg_route){cfg->registry_path, CG_ACTION_ITI62, cg_svc_iti62, &gw->xds,
                                CG_NS_LCM, "RemoveObjectsRequest"};
+    gw->routes[7] = (cg_route){cfg->registry_path, CG_ACTION_ITI57, cg_svc_iti57, &gw->xds,
+                               CG_NS_LCM, "SubmitObjectsRequest"};
     /* With a remote registry this node is a repository only: no registry endpoint. */
-    size_t nroutes = cfg->registry_url ? 3 : 7;
+    size_t nroutes = cfg->registry_url ? 3 : 8;
     unsigned threads = gateway_threads(cfg->threads);
     if (cfg->registry_url) {
         cg_xds_forward_config fc = {.url = cfg->registry_url,
@@ -473,7 +475,7 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
     } else {
         fprintf(out,
                 "cdagate: repository %s (ITI-41, ITI-43, ITI-86), registry %s (ITI-42, ITI-18, "
-                "ITI-62)\n",
+                "ITI-57, ITI-62)\n",
                 c->repository_path, c->registry_path);
     }
     fprintf(out, "cdagate: repositoryUniqueId %s\n", gw->repository_id);

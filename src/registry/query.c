@@ -50,6 +50,7 @@ enum field {
     F_UUID, /* an entryUUID (the object of a Get query) */
     F_UNIQUE_ID,
     F_ASSOC_TYPES,
+    F_LID, /* a logical id: every version (ITI-57 Metadata Update) */
     F_COUNT
 };
 
@@ -121,11 +122,13 @@ static const pdef p_get_all[] = {
 static const pdef p_get_documents[] = {
     {"$XDSDocumentEntryEntryUUID", V_STRING, MULTI, F_UUID, NULL},
     {"$XDSDocumentEntryUniqueId", V_STRING, MULTI, F_UNIQUE_ID, NULL},
+    {"$XDSDocumentEntryLogicalID", V_STRING, MULTI, F_LID, NULL},
     {"$homeCommunityId", V_STRING, 0, F_IGNORED, NULL},
 };
 static const pdef p_get_folders[] = {
     {"$XDSFolderEntryUUID", V_STRING, MULTI, F_UUID, NULL},
     {"$XDSFolderUniqueId", V_STRING, MULTI, F_UNIQUE_ID, NULL},
+    {"$XDSFolderLogicalID", V_STRING, MULTI, F_LID, NULL},
     {"$homeCommunityId", V_STRING, 0, F_IGNORED, NULL},
 };
 static const pdef p_uuids[] = {
@@ -258,6 +261,10 @@ typedef struct qctx {
     int failed; /* a store failure (CG_EIO) */
     cg_store_list patients; /* the patient ids asked for, with their merges (patients_of) */
     int patients_done;
+    /* $MetadataLevel (ITI-57 Metadata Update): 1 (the default) answers as XDS.b does, with the
+     * latest version of each logical object and Approved associations of XDS.b types only;
+     * 2 with every version, every association */
+    int level;
 } qctx;
 
 static int
@@ -381,6 +388,26 @@ check_form(qctx *c, const pdef *d, const char *v)
     return 1;
 }
 
+/* $MetadataLevel: one value, 1 or 2 (any stored query takes it). */
+static void
+metadata_level(qctx *c, const cg_query_param *s)
+{
+    const char **vals = NULL;
+    size_t n = 0, cap = 0;
+    const char *why = NULL;
+    for (size_t j = 0; j < s->nvalues && why == NULL; j++)
+        if (parse_value(c->pool, s->values[j] ? s->values[j] : "", &vals, &n, &cap, &why) < 0)
+            break;
+    if (why == NULL && n == 1 && (strcmp(vals[0], "1") == 0 || strcmp(vals[0], "2") == 0)) {
+        c->level = vals[0][0] - '0';
+        return;
+    }
+    cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                   "%s: parameter $MetadataLevel takes one value, 1 (XDS.b) or 2 (Metadata "
+                   "Update)%s%s",
+                   c->q->name, why ? ": " : "", why ? why : "");
+}
+
 /* Checks the request's slots against the query's parameters and fills c->vals. */
 static int
 check_params(qctx *c, const cg_query_request *req)
@@ -396,6 +423,10 @@ check_params(qctx *c, const cg_query_request *req)
         for (size_t k = 0; k < q->nparams && s->name; k++)
             if (strcmp(q->params[k].name, s->name) == 0)
                 pv = &c->vals[k];
+        if (pv == NULL && s->name && strcmp(s->name, "$MetadataLevel") == 0) {
+            metadata_level(c, s);
+            continue;
+        }
         if (pv == NULL) {
             /* ITI TF-2a 3.18.4.1.3: parameters a query does not define are ignored, but the
              * sender should know: a warning, the query still answered */
@@ -454,7 +485,7 @@ check_params(qctx *c, const cg_query_request *req)
         pv->count++;
         pv->total += n;
     }
-    const pval *uuid = NULL, *uid = NULL;
+    const pval *uuid = NULL, *uid = NULL, *lid = NULL;
     for (size_t k = 0; k < q->nparams; k++) {
         const pval *pv = &c->vals[k];
         if ((pv->def->flags & REQ) && pv->count == 0 &&
@@ -465,11 +496,19 @@ check_params(qctx *c, const cg_query_request *req)
             uuid = pv;
         if (pv->def->field == F_UNIQUE_ID)
             uid = pv;
+        if (pv->def->field == F_LID)
+            lid = pv;
     }
+    size_t nlid = lid ? lid->count : 0;
     if (q->oneof && uuid && uid) {
-        if (uuid->count == 0 && uid->count == 0)
+        if (uuid->count == 0 && uid->count == 0 && nlid == 0)
             cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_SQ_MISSING_PARAM, NULL,
-                           "%s needs %s or %s", q->name, uuid->def->name, uid->def->name);
+                           "%s needs %s or %s%s%s", q->name, uuid->def->name, uid->def->name,
+                           lid ? " or " : "", lid ? lid->def->name : "");
+        else if ((uuid->count > 0) + (uid->count > 0) + (nlid > 0) > 1 && lid)
+            cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_SQ_PARAM_NUMBER, NULL,
+                           "%s takes one of %s, %s and %s", q->name, uuid->def->name,
+                           uid->def->name, lid->def->name);
         else if (uuid->count > 0 && uid->count > 0)
             cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_SQ_PARAM_NUMBER, NULL,
                            "%s takes %s or %s, not both", q->name, uuid->def->name, uid->def->name);
@@ -707,10 +746,19 @@ index_grow(qctx *c)
         *slot_of(c, c->items[i].uuid) = i + 1;
 }
 
+/* Association types of Metadata Update alone: not shown at $MetadataLevel 1. */
+static int
+mu_only(const qctx *c, const cg_store_row *r)
+{
+    return c->level < 2 && r->assoc_type &&
+           (strcmp(r->assoc_type, CG_ASSOC_UPDATE_STATUS) == 0 ||
+            strcmp(r->assoc_type, CG_ASSOC_SUBMIT_ASSOCIATION) == 0);
+}
+
 static void
 add_row(qctx *c, cg_store_row *r)
 {
-    if (have(c, r->uuid))
+    if (have(c, r->uuid) || mu_only(c, r))
         return;
     index_grow(c);
     c->items = cg_pool_grow(c->pool, c->items, &c->cap, c->count + 1, sizeof(*c->items));
@@ -731,6 +779,14 @@ add_row(qctx *c, cg_store_row *r)
 static int
 find(qctx *c, const cg_store_filter *f, int with_xml, cg_store_rows *out)
 {
+    static const char *const approved[] = {CG_STATUS_APPROVED};
+    cg_store_filter g = *f;
+    if (c->level < 2) {
+        g.latest_only = 1;
+        if (g.kinds == CG_STORE_KIND_ASSOC && g.statuses.n == 0)
+            g.statuses = (cg_store_list){approved, 1};
+    }
+    f = &g;
     cg_err err;
     cg_err_init(&err);
     int rc = cg_store_find(c->store, f, c->cfg->max_query_results, with_xml && c->leaf, out, &err);
@@ -783,6 +839,7 @@ named(qctx *c, unsigned kinds, int with_xml, cg_store_rows *out)
     f.kinds = kinds;
     f.uuids = list_of(c, F_UUID);
     f.unique_ids = list_of(c, F_UNIQUE_ID);
+    f.lids = list_of(c, F_LID);
     return find(c, &f, with_xml, out);
 }
 
@@ -1139,7 +1196,8 @@ cg_registry_query(cg_registry *reg, const cg_query_request *req, cg_pool *pool,
               .errs = errs,
               .store = cg_registry_store(reg),
               .cfg = cg_registry_config_of(reg),
-              .leaf = req->leaf_class};
+              .leaf = req->leaf_class,
+              .level = 1};
     c.q = query_find(req->query_id);
     if (c.q == NULL || (c.q->mpq && !c.cfg->multi_patient_queries)) {
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_STORED_QUERY, NULL,
@@ -1160,7 +1218,9 @@ cg_registry_query(cg_registry *reg, const cg_query_request *req, cg_pool *pool,
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_TOO_MANY_RESULTS, NULL,
                        "%s: %zu objects match, more than %zu (registry.max_query_results)",
                        c.q->name, c.count, c.cfg->max_query_results);
-    if (errs->errors == 0 && !c.q->mpq && c.q->op >= OP_GET_DOCUMENTS)
+    /* LeafClass only: ObjectRefs carry no patient (21002 asks for both versions of an entry
+     * whose patient an ITI-57 update changed) */
+    if (errs->errors == 0 && !c.q->mpq && c.q->op >= OP_GET_DOCUMENTS && c.leaf)
         single_patient(&c);
     if (c.failed)
         return CG_EIO;

@@ -5,6 +5,7 @@
 #include "registry/registry.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -167,8 +168,8 @@ check_outside(cg_registry *reg, const cg_rules_result *res, cg_errlist *errs)
                          o->classified_object);
         else if (rc == CG_OK)
             cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, o,
-                         "classifies the registered object %s; changing registered metadata is "
-                         "ITI-57 Update Document Set, which this registry does not support",
+                         "classifies the registered object %s; registered metadata changes "
+                         "by a new version of the object (ITI-57 Update Document Set)",
                          o->classified_object);
         else
             return store_failed(errs, "cg_store_object_xml", &err);
@@ -198,9 +199,31 @@ restatus(cg_pool *pool, const char *xml, size_t len, const char *status, const c
     return rc;
 }
 
+/* ITI-57: a DocumentEntry or Folder of the submission that is a new version of a registered
+ * logical object, and an association the registry adds (a propagated membership). */
+typedef struct mu_version {
+    cg_ebrim_object *obj;
+    const char *lid; /* NULL: an association of the submission whose status alone changes */
+    const char *status;
+    int version;
+    int restatused; /* an UpdateAvailabilityStatus of the same submission set the status */
+    int propagate;  /* AssociationPropagation (yes unless no) */
+} mu_version;
+
+typedef struct mu_extra {
+    const char *source; /* a registered object, or NULL: source_obj */
+    const cg_ebrim_object *source_obj;
+    const char *target; /* a registered object, or NULL: target_obj */
+    const cg_ebrim_object *target_obj;
+} mu_extra;
+
 typedef struct status_changes {
     cg_store_status_change *v;
     size_t n, cap;
+    mu_version *ver; /* ITI-57 */
+    size_t nver, ver_cap;
+    mu_extra *extra;
+    size_t nextra, extra_cap;
     /* Folder memberships a replacement carries over: folder i gets the new entry of
      * relationship carry[i] (ITI TF-3 4.2.2.2) */
     const char **folders;
@@ -818,6 +841,8 @@ folders_touched(cg_registry *reg, const cg_ebrim_submission *sub, const status_c
         rc = touch_folder(reg, sub->pool, changes->folders[i], now, out, errs);
     return rc;
 }
+static void mu_store_versions(const cg_ebrim_submission *sub, const status_changes *changes,
+                              cg_store_submission *ssub);
 
 static int
 commit(cg_registry *reg, const cg_ebrim_submission *sub, const cg_rules_result *res,
@@ -839,6 +864,8 @@ commit(cg_registry *reg, const cg_ebrim_submission *sub, const cg_rules_result *
         return rc;
     ssub.folder_updates = touched.v;
     ssub.nfolder_updates = touched.n;
+    if (changes->nver > 0 || changes->nextra > 0)
+        mu_store_versions(sub, changes, &ssub);
     cg_store_conflicts conflicts = {0};
     cg_err err;
     cg_err_init(&err);
@@ -890,4 +917,584 @@ cg_registry_submit(cg_registry *reg, cg_ebrim_submission *sub, const cg_store_do
         return CG_OK;
     amend(sub, &res);
     return commit(reg, sub, &res, &changes, docs, ndocs, errs);
+}
+
+/* ---- ITI-57 Update Document Set -------------------------------------------------------------- */
+
+#define MU_ERROR CG_XDS_METADATA_UPDATE_ERROR
+#define MU_OPERATION CG_XDS_METADATA_UPDATE_OPERATION_ERROR
+
+/* The version number of a stored object's XML (its VersionInfo versionName; 1 when absent). */
+static int
+stored_version(const char *xml, size_t len)
+{
+    static const char key[] = "versionName=\"";
+    const char *vi = xml ? strstr(xml, "VersionInfo") : NULL;
+    const char *p = vi ? strstr(vi, key) : NULL;
+    if (p == NULL || (size_t)(p - xml) >= len)
+        return 1;
+    long v = strtol(p + sizeof(key) - 1, NULL, 10);
+    return v > 0 && v < 1000000 ? (int)v : 1;
+}
+
+/* A positive version number as a slot gives it, or 0. */
+static int
+version_value(const char *s)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 6)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return (int)strtol(s, NULL, 10);
+}
+
+/* Every version of the logical object lid, in registration order (the last is the latest). */
+static int
+mu_versions(cg_registry *reg, const char *lid, cg_store_rows *rows, cg_errlist *errs)
+{
+    const char *lids[] = {lid};
+    cg_store_filter f = {.kinds = CG_STORE_KIND_DOC | CG_STORE_KIND_FOLDER, .lids = {lids, 1}};
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_store_find(reg->store, &f, 0, 1, rows, &err) != CG_OK)
+        return store_failed(errs, "cg_store_find", &err);
+    return CG_OK;
+}
+
+/* The registered object with that entryUUID (rows->count 0 when none). */
+static int
+mu_object(cg_registry *reg, const char *uuid, cg_store_rows *rows, cg_errlist *errs)
+{
+    const char *uuids[] = {uuid};
+    cg_store_filter f = {.uuids = {uuids, 1}};
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_store_find(reg->store, &f, 1, 1, rows, &err) != CG_OK)
+        return store_failed(errs, "cg_store_find", &err);
+    return CG_OK;
+}
+
+/* The HasMember association from the SubmissionSet to o, in the submission. */
+static const cg_ebrim_object *
+mu_membership(const cg_ebrim_submission *sub, const cg_ebrim_object *ss, const cg_ebrim_object *o)
+{
+    for (size_t i = 0; ss && i < sub->count; i++) {
+        const cg_ebrim_object *a = &sub->objects[i];
+        if (a->kind == CG_EBRIM_ASSOCIATION && a->assoc_type && a->source && a->target &&
+            strcmp(a->assoc_type, CG_ASSOC_HAS_MEMBER) == 0 && strcmp(a->source, ss->id) == 0 &&
+            strcmp(a->target, o->id) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static void
+mu_extra_add(cg_pool *pool, status_changes *out, mu_extra e)
+{
+    out->extra = cg_pool_grow(pool, out->extra, &out->extra_cap, out->nextra + 1,
+                              sizeof(*out->extra));
+    out->extra[out->nextra++] = e;
+}
+
+/* Association propagation (ITI TF-2b 3.57.4.1.3.3.1.3): the Folders holding the previous
+ * version of a DocumentEntry hold the new one; a Folder's new version holds the DocumentEntries
+ * its previous version held. */
+static int
+mu_propagate(cg_registry *reg, cg_pool *pool, const cg_ebrim_object *o, const cg_store_row *prev,
+             status_changes *out, cg_errlist *errs)
+{
+    int folder = o->kind == CG_EBRIM_FOLDER;
+    const char *ends[] = {prev->uuid};
+    const char *types[] = {CG_ASSOC_HAS_MEMBER};
+    const char *approved[] = {CG_STATUS_APPROVED};
+    cg_store_filter f = {.kinds = CG_STORE_KIND_ASSOC, .assoc_types = {types, 1},
+                         .statuses = {approved, 1}};
+    if (folder)
+        f.sources = (cg_store_list){ends, 1};
+    else
+        f.targets = (cg_store_list){ends, 1};
+    cg_store_rows as = {0};
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_store_find(reg->store, &f, 0, 0, &as, &err) != CG_OK)
+        return store_failed(errs, "cg_store_find", &err);
+    int rc = CG_OK;
+    for (size_t i = 0; rc == CG_OK && i < as.count; i++) {
+        const char *other = folder ? as.items[i].target : as.items[i].source;
+        const char *uuids[] = {other};
+        /* the latest versions only: an older version keeps the memberships it had */
+        cg_store_filter g = {.kinds = folder ? CG_STORE_KIND_DOC : CG_STORE_KIND_FOLDER,
+                             .uuids = {uuids, 1},
+                             .latest_only = 1};
+        cg_store_rows r = {0};
+        if (cg_store_find(reg->store, &g, 1, 0, &r, &err) != CG_OK)
+            rc = store_failed(errs, "cg_store_find", &err);
+        else if (r.count == 1 && folder)
+            mu_extra_add(pool, out, (mu_extra){.source_obj = o,
+                                               .target = cg_pool_strdup(pool, other)});
+        else if (r.count == 1)
+            mu_extra_add(pool, out, (mu_extra){.source = cg_pool_strdup(pool, other),
+                                               .target_obj = o});
+        cg_store_rows_dispose(&r);
+    }
+    cg_store_rows_dispose(&as);
+    return rc;
+}
+
+/* A new version of a DocumentEntry or Folder (ITI TF-2b 3.57.4.1.3.3.1 and .2): its lid names a
+ * registered logical object of the same kind, the HasMember from the SubmissionSet says which
+ * version it follows (PreviousVersion, the latest), the uniqueId stays. The new version takes
+ * the previous one's status; an Approved previous version is deprecated. */
+static int
+mu_new_version(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim_object *ss,
+               cg_ebrim_object *o, status_changes *out, cg_errlist *errs)
+{
+    cg_pool *pool = sub->pool;
+    const char *kind = cg_ebrim_kind_name(o->kind);
+    if (o->lid == NULL || strcmp(o->lid, o->id) == 0 || !cg_id_is_uuid_urn(o->lid)) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, o,
+                     "has no lid naming a registered %s: ITI-57 submits new versions of "
+                     "registered objects only (a first version is registered with ITI-42)",
+                     kind);
+        return CG_OK;
+    }
+    for (size_t k = 0; k < out->nver; k++)
+        if (strcmp(out->ver[k].lid, o->lid) == 0) {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, o,
+                         "is a second new version of %s in this submission; one update per "
+                         "logical object",
+                         o->lid);
+            return CG_OK;
+        }
+    const cg_ebrim_object *hm = mu_membership(sub, ss, o);
+    if (hm == NULL)
+        return CG_OK; /* the rules report it */
+    const char **vals;
+    size_t n = cg_ebrim_node_slot_values(hm->node, "PreviousVersion", pool, &vals);
+    int previous = n == 1 ? version_value(vals[0]) : 0;
+    if (previous == 0) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, hm,
+                     "HasMember to the new version %s needs the slot PreviousVersion with one "
+                     "value, the version number it follows",
+                     o->id);
+        return CG_OK;
+    }
+    int propagate = 1;
+    n = cg_ebrim_node_slot_values(hm->node, "AssociationPropagation", pool, &vals);
+    if (cg_ebrim_slot_count(hm->node, "AssociationPropagation") > 0) {
+        if (n == 1 && strcasecmp(vals[0], "yes") == 0) {
+            propagate = 1;
+        } else if (n == 1 && strcasecmp(vals[0], "no") == 0) {
+            propagate = 0;
+        } else {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, hm,
+                         "slot AssociationPropagation takes one value, yes or no");
+            return CG_OK;
+        }
+    }
+    cg_store_rows rows = {0};
+    int rc = mu_versions(reg, o->lid, &rows, errs);
+    if (rc != CG_OK)
+        return rc;
+    const cg_store_row *latest = rows.count ? &rows.items[rows.count - 1] : NULL;
+    int kind_ok = latest && ((o->kind == CG_EBRIM_DOCUMENT_ENTRY &&
+                              latest->kind == CG_OBJ_DOCUMENT_ENTRY) ||
+                             (o->kind == CG_EBRIM_FOLDER && latest->kind == CG_OBJ_FOLDER));
+    int latest_version = latest ? stored_version(latest->xml, latest->xml_len) : 0;
+    if (latest == NULL) {
+        cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_METADATA_VERSION_ERROR, o,
+                     "lid %s names no registered %s: there is no previous version to update",
+                     o->lid, kind);
+    } else if (!kind_ok) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, o,
+                     "lid %s names a registered %s, not a %s", o->lid,
+                     obj_kind_name(latest->kind), kind);
+    } else if (previous != latest_version) {
+        cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_METADATA_VERSION_ERROR, o,
+                     "PreviousVersion is %d but the latest version of %s is %d", previous,
+                     o->lid, latest_version);
+    } else if (o->unique_id && latest->unique_id && strcmp(o->unique_id, latest->unique_id)) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, o,
+                     "uniqueId \"%s\" differs from the uniqueId \"%s\" of %s: a new version "
+                     "keeps the uniqueId",
+                     o->unique_id, latest->unique_id, o->lid);
+    } else {
+        out->ver = cg_pool_grow(pool, out->ver, &out->ver_cap, out->nver + 1, sizeof(*out->ver));
+        const char *status = latest->status ? latest->status : CG_STATUS_APPROVED;
+        out->ver[out->nver++] = (mu_version){o, cg_pool_strdup(pool, o->lid),
+                                             cg_pool_strdup(pool, status), latest_version + 1, 0,
+                                             propagate};
+        if (strcmp(status, CG_STATUS_APPROVED) == 0)
+            rc = deprecate(pool, out, latest, errs);
+        if (rc == CG_OK && propagate)
+            rc = mu_propagate(reg, pool, o, latest, out, errs);
+    }
+    cg_store_rows_dispose(&rows);
+    return rc;
+}
+
+static int
+is_status(const char *s)
+{
+    return s && (strcmp(s, CG_STATUS_APPROVED) == 0 || strcmp(s, CG_STATUS_DEPRECATED) == 0);
+}
+
+/* UpdateAvailabilityStatus of an object of the same submission (ITI TF-2b 3.57.4.1.3.1): a new
+ * version, whose OriginalStatus is the status it takes, or an association (Approved). */
+static int
+mu_status_inside(cg_pool *pool, const cg_ebrim_object *a, cg_ebrim_object *t, const char *from,
+                 const char *to, status_changes *out, cg_errlist *errs)
+{
+    mu_version *v = NULL;
+    for (size_t k = 0; k < out->nver; k++)
+        if (out->ver[k].obj == t)
+            v = &out->ver[k];
+    if (t->kind == CG_EBRIM_SUBMISSION_SET) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                     "targetObject %s is a SubmissionSet, whose status does not change", t->id);
+    } else if (v != NULL && v->restatused) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, a,
+                     "targetObject %s is changed twice by this submission", t->id);
+    } else if (v != NULL) {
+        if (strcmp(v->status, from) != 0)
+            cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, a,
+                         "OriginalStatus is %s but the new version %s takes the status %s of "
+                         "the version it follows",
+                         from, t->id, v->status);
+        v->status = cg_pool_strdup(pool, to);
+        v->restatused = 1;
+    } else if (t->kind == CG_EBRIM_ASSOCIATION) {
+        if (strcmp(from, CG_STATUS_APPROVED) != 0) {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, a,
+                         "OriginalStatus is %s but association %s of this submission is "
+                         "registered Approved",
+                         from, t->id);
+            return CG_OK;
+        }
+        out->ver = cg_pool_grow(pool, out->ver, &out->ver_cap, out->nver + 1, sizeof(*out->ver));
+        out->ver[out->nver++] = (mu_version){t, NULL, cg_pool_strdup(pool, to), 0, 1, 0};
+    }
+    /* a DocumentEntry or Folder without a version: its own errors are reported */
+    return CG_OK;
+}
+
+/* UpdateAvailabilityStatus (ITI TF-2b 3.57.4.1.3.3.3): from the SubmissionSet to a registered
+ * DocumentEntry, Folder or Association (the latest version), OriginalStatus its status now,
+ * NewStatus the other one. */
+static int
+mu_status(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim_object *ss,
+          const cg_ebrim_object *a, status_changes *out, cg_errlist *errs)
+{
+    cg_pool *pool = sub->pool;
+    if (ss == NULL || a->source == NULL || strcmp(a->source, ss->id) != 0) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                     "UpdateAvailabilityStatus must come from the SubmissionSet of the "
+                     "submission");
+        return CG_OK;
+    }
+    for (xmlNodePtr sl = cg_ebrim_child(a->node, "Slot", NULL); sl;
+         sl = cg_ebrim_child(a->node, "Slot", sl)) {
+        const char *name = cg_ebrim_attr(pool, sl, "name");
+        if (name == NULL || (strcmp(name, "OriginalStatus") && strcmp(name, "NewStatus"))) {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                         "UpdateAvailabilityStatus takes the slots OriginalStatus and "
+                         "NewStatus only, not \"%s\"",
+                         name ? name : "");
+            return CG_OK;
+        }
+    }
+    const char **from, **to;
+    size_t nfrom = cg_ebrim_node_slot_values(a->node, "OriginalStatus", pool, &from);
+    size_t nto = cg_ebrim_node_slot_values(a->node, "NewStatus", pool, &to);
+    if (nfrom != 1 || nto != 1 || !is_status(from[0]) || !is_status(to[0])) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                     "UpdateAvailabilityStatus needs one OriginalStatus and one NewStatus, "
+                     "each " CG_STATUS_APPROVED " or " CG_STATUS_DEPRECATED);
+        return CG_OK;
+    }
+    if (strcmp(from[0], to[0]) == 0) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                     "OriginalStatus and NewStatus are both %s: nothing to change", to[0]);
+        return CG_OK;
+    }
+    cg_ebrim_object *inside = cg_ebrim_find(sub, a->target);
+    if (inside != NULL)
+        return mu_status_inside(pool, a, inside, from[0], to[0], out, errs);
+    cg_store_rows rows = {0}, versions = {0};
+    int rc = mu_object(reg, a->target, &rows, errs);
+    const cg_store_row *t = rows.count ? &rows.items[0] : NULL;
+    if (rc != CG_OK) {
+        /* reported */
+    } else if (t == NULL) {
+        cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNRESOLVED_REFERENCE, a,
+                     "targetObject %s names no registered object", a->target);
+    } else if (t->kind == CG_OBJ_SUBMISSION_SET) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                     "targetObject %s is a SubmissionSet, whose status does not change",
+                     a->target);
+    } else if (t->kind != CG_OBJ_ASSOCIATION &&
+               (rc = mu_versions(reg, t->lid, &versions, errs)) != CG_OK) {
+        /* reported */
+    } else if (t->kind != CG_OBJ_ASSOCIATION && versions.count > 0 &&
+               strcmp(versions.items[versions.count - 1].uuid, t->uuid) != 0) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                     "targetObject %s is not the latest version of %s: only the latest "
+                     "version's status changes",
+                     a->target, t->lid);
+    } else if (t->status == NULL || strcmp(t->status, from[0]) != 0) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                     "OriginalStatus is %s but targetObject %s is %s", from[0], a->target,
+                     t->status ? t->status : "without status");
+    } else {
+        int again = 0;
+        for (size_t k = 0; k < out->n; k++)
+            again |= strcmp(out->v[k].uuid, t->uuid) == 0;
+        for (size_t k = 0; k < out->nver; k++)
+            again |= t->lid && strcmp(out->ver[k].lid, t->lid) == 0;
+        if (again) {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, a,
+                         "targetObject %s is changed twice by this submission", a->target);
+        } else {
+            out->v = cg_pool_grow(pool, out->v, &out->cap, out->n + 1, sizeof(*out->v));
+            cg_store_status_change *c = &out->v[out->n];
+            *c = (cg_store_status_change){.uuid = cg_pool_strdup(pool, t->uuid),
+                                          .from = cg_pool_strdup(pool, from[0]),
+                                          .to = cg_pool_strdup(pool, to[0])};
+            cg_err err;
+            cg_err_init(&err);
+            if (restatus(pool, t->xml, t->xml_len, to[0], &c->xml, &c->xml_len, &err) != CG_OK)
+                rc = store_failed(errs, "the stored object", &err);
+            else
+                out->n++;
+        }
+    }
+    cg_store_rows_dispose(&versions);
+    cg_store_rows_dispose(&rows);
+    return rc;
+}
+
+/* SubmitAssociation (ITI TF-2b 3.57.4.1.3.3.4): from the SubmissionSet to an Association of the
+ * submission: a Folder's HasMember to a DocumentEntry or a relationship between DocumentEntries.
+ * Each end is registered (Approved) or a new version of this submission that does not propagate
+ * associations; both ends have the same patient; the association is not registered already. */
+static int
+mu_submit_association(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim_object *ss,
+                      const cg_ebrim_object *a, const status_changes *out, cg_errlist *errs)
+{
+    const cg_ebrim_object *t = cg_ebrim_find(sub, a->target);
+    if (ss == NULL || a->source == NULL || strcmp(a->source, ss->id) != 0 || t == NULL ||
+        t->kind != CG_EBRIM_ASSOCIATION) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, a,
+                     "SubmitAssociation goes from the SubmissionSet to an Association of this "
+                     "submission");
+        return CG_OK;
+    }
+    if (t->source == NULL || t->target == NULL || t->assoc_type == NULL)
+        return CG_OK; /* the rules report it */
+    int member = strcmp(t->assoc_type, CG_ASSOC_HAS_MEMBER) == 0;
+    if (!member && !cg_rules_is_relationship(t->assoc_type)) {
+        cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t,
+                     "SubmitAssociation submits a Folder's HasMember or a relationship "
+                     "(RPLC, APND, XFRM, XFRM_RPLC, signs), not %s",
+                     t->assoc_type);
+        return CG_OK;
+    }
+    const char *ends[2] = {t->source, t->target};
+    const char *patients[2] = {NULL, NULL};
+    int registered = 0;
+    cg_store_rows rows[2] = {{0}, {0}};
+    int rc = CG_OK;
+    for (int e = 0; e < 2 && rc == CG_OK; e++) {
+        const char *what = e ? "targetObject" : "sourceObject";
+        cg_obj_kind want = e == 0 && member ? CG_OBJ_FOLDER : CG_OBJ_DOCUMENT_ENTRY;
+        const cg_ebrim_object *inside = cg_ebrim_find(sub, ends[e]);
+        if (inside != NULL) {
+            const mu_version *v = NULL;
+            for (size_t k = 0; k < out->nver; k++)
+                if (out->ver[k].obj == inside && out->ver[k].lid != NULL)
+                    v = &out->ver[k];
+            if (v == NULL) {
+                rc = CG_EINVAL; /* not a new version: the rules or its own checks report it */
+            } else if (v->propagate) {
+                cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t,
+                             "%s %s is a new version that propagates the associations of the "
+                             "version it follows (AssociationPropagation): a SubmitAssociation "
+                             "to it needs AssociationPropagation no",
+                             what, inside->id);
+                rc = CG_EINVAL;
+            }
+            patients[e] = inside->patient_id;
+            continue;
+        }
+        if ((rc = mu_object(reg, ends[e], &rows[e], errs)) != CG_OK)
+            break;
+        const cg_store_row *found = rows[e].count ? &rows[e].items[0] : NULL;
+        if (found == NULL) {
+            cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_UNRESOLVED_REFERENCE, t,
+                         "%s %s names no registered object", what, ends[e]);
+            rc = CG_EINVAL;
+        } else if (found->kind != want) {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t, "%s %s is a %s, not a %s", what,
+                         ends[e], obj_kind_name(found->kind), obj_kind_name(want));
+            rc = CG_EINVAL;
+        } else if (found->status == NULL || strcmp(found->status, CG_STATUS_APPROVED) != 0) {
+            cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t,
+                         "%s %s is not Approved: only Approved objects are associated", what,
+                         ends[e]);
+            rc = CG_EINVAL;
+        } else {
+            patients[e] = found->patient_id;
+            registered++;
+        }
+    }
+    if (rc == CG_OK && patients[0] && patients[1] && strcmp(patients[0], patients[1]) != 0) {
+        cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_PATIENT_ID_RECONCILIATION_ERROR, t,
+                     "sourceObject %s has patientId \"%s\" but targetObject %s has \"%s\"",
+                     ends[0], patients[0], ends[1], patients[1]);
+        rc = CG_EINVAL;
+    }
+    if (rc == CG_OK && registered == 2) {
+        const char *src[] = {ends[0]}, *dst[] = {ends[1]}, *types[] = {t->assoc_type};
+        const char *approved[] = {CG_STATUS_APPROVED};
+        cg_store_filter f = {.kinds = CG_STORE_KIND_ASSOC, .sources = {src, 1},
+                             .targets = {dst, 1}, .assoc_types = {types, 1},
+                             .statuses = {approved, 1}};
+        cg_store_rows dup = {0};
+        cg_err err;
+        cg_err_init(&err);
+        if (cg_store_find(reg->store, &f, 1, 0, &dup, &err) != CG_OK)
+            rc = store_failed(errs, "cg_store_find", &err);
+        else if (dup.count > 0)
+            cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t,
+                         "%s from %s to %s is registered already (%s)", t->assoc_type, ends[0],
+                         ends[1], dup.items[0].uuid);
+        cg_store_rows_dispose(&dup);
+    }
+    cg_store_rows_dispose(&rows[0]);
+    cg_store_rows_dispose(&rows[1]);
+    return rc == CG_EINVAL ? CG_OK : rc;
+}
+
+/* Every operation of the submission checked against the store. */
+static int
+mu_check(cg_registry *reg, cg_ebrim_submission *sub, const cg_rules_result *res,
+         status_changes *out, cg_errlist *errs)
+{
+    const cg_ebrim_object *ss = res->submission_set;
+    size_t ops = 0;
+    int rc = CG_OK;
+    for (size_t i = 0; rc == CG_OK && i < sub->count; i++) {
+        cg_ebrim_object *o = &sub->objects[i];
+        if (o->kind == CG_EBRIM_DOCUMENT_ENTRY || o->kind == CG_EBRIM_FOLDER) {
+            ops++;
+            rc = mu_new_version(reg, sub, ss, o, out, errs);
+        }
+    }
+    for (size_t i = 0; rc == CG_OK && i < sub->count; i++) {
+        const cg_ebrim_object *a = &sub->objects[i];
+        if (a->kind != CG_EBRIM_ASSOCIATION || a->assoc_type == NULL)
+            continue;
+        if (strcmp(a->assoc_type, CG_ASSOC_UPDATE_STATUS) == 0) {
+            ops++;
+            rc = mu_status(reg, sub, ss, a, out, errs);
+        } else if (strcmp(a->assoc_type, CG_ASSOC_SUBMIT_ASSOCIATION) == 0) {
+            ops++;
+            rc = mu_submit_association(reg, sub, ss, a, out, errs);
+        }
+    }
+    if (rc == CG_OK && ops == 0)
+        cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, NULL,
+                     "the submission holds no update: a new version of a DocumentEntry or "
+                     "Folder, an UpdateAvailabilityStatus or a SubmitAssociation");
+    return rc;
+}
+
+/* The new versions' lid, status and VersionInfo in the tree (after amend, which made every
+ * object a first version). */
+static void
+mu_amend(const status_changes *changes)
+{
+    for (size_t k = 0; k < changes->nver; k++) {
+        const mu_version *v = &changes->ver[k];
+        xmlNodePtr node = v->obj->node;
+        xmlSetProp(node, BAD_CAST "status", BAD_CAST v->status);
+        if (v->lid == NULL)
+            continue;
+        xmlSetProp(node, BAD_CAST "lid", BAD_CAST v->lid);
+        xmlNodePtr vi = cg_ebrim_child(node, "VersionInfo", NULL);
+        char num[16];
+        snprintf(num, sizeof(num), "%d", v->version);
+        if (vi != NULL)
+            xmlSetProp(vi, BAD_CAST "versionName", BAD_CAST num);
+    }
+}
+
+/* The store's objects for the new versions (lid, version, status) and the propagated
+ * associations. */
+static void
+mu_store_versions(const cg_ebrim_submission *sub, const status_changes *changes,
+                  cg_store_submission *ssub)
+{
+    cg_pool *pool = sub->pool;
+    size_t n = ssub->nobjects + changes->nextra;
+    cg_store_object *objs = cg_pool_alloc(pool, (n + 1) * sizeof(*objs));
+    memcpy(objs, ssub->objects, ssub->nobjects * sizeof(*objs));
+    for (size_t i = 0; i < ssub->nobjects; i++)
+        for (size_t k = 0; k < changes->nver; k++)
+            if (strcmp(objs[i].uuid, changes->ver[k].obj->uuid) == 0) {
+                objs[i].status = changes->ver[k].status;
+                if (changes->ver[k].lid == NULL)
+                    continue;
+                objs[i].lid = changes->ver[k].lid;
+                objs[i].version = changes->ver[k].version;
+            }
+    for (size_t i = 0; i < changes->nextra; i++) {
+        const mu_extra *e = &changes->extra[i];
+        cg_store_object *o = &objs[ssub->nobjects + i];
+        const char *uuid = new_uuid(pool);
+        const char *src = e->source ? e->source : e->source_obj->uuid;
+        const char *dst = e->target ? e->target : e->target_obj->uuid;
+        char *xml = cg_pool_printf(
+            pool,
+            "<rim:Association xmlns:rim=\"" CG_NS_RIM "\" id=\"%s\" lid=\"%s\" "
+            "objectType=\"urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Association\" "
+            "associationType=\"" CG_ASSOC_HAS_MEMBER "\" sourceObject=\"%s\" targetObject=\"%s\" "
+            "status=\"" CG_STATUS_APPROVED "\"><rim:VersionInfo versionName=\"1\"/></rim:Association>",
+            uuid, uuid, src, dst);
+        *o = (cg_store_object){.kind = CG_OBJ_ASSOCIATION,
+                               .uuid = uuid,
+                               .lid = uuid,
+                               .version = 1,
+                               .status = CG_STATUS_APPROVED,
+                               .size = -1,
+                               .assoc_type = CG_ASSOC_HAS_MEMBER,
+                               .source = src,
+                               .target = dst,
+                               .xml = xml,
+                               .xml_len = strlen(xml)};
+    }
+    ssub->objects = objs;
+    ssub->nobjects = n;
+}
+
+int
+cg_registry_update(cg_registry *reg, cg_ebrim_submission *sub, cg_errlist *errs)
+{
+    assert(reg != NULL && sub != NULL && errs != NULL);
+    cg_rules_result res;
+    cg_rules_check_update(&res, sub, errs);
+    int rc;
+    if ((rc = check_patients(reg, sub, errs)) != CG_OK)
+        return rc;
+    if ((rc = check_outside(reg, &res, errs)) != CG_OK)
+        return rc;
+    status_changes changes = {0};
+    if ((rc = mu_check(reg, sub, &res, &changes, errs)) != CG_OK)
+        return rc;
+    if (errs->errors > 0)
+        return CG_OK;
+    amend(sub, &res);
+    mu_amend(&changes);
+    return commit(reg, sub, &res, &changes, NULL, 0, errs);
 }

@@ -41,6 +41,16 @@ const cg_registry_config *cg_registry_config_of(const cg_registry *reg);
 int cg_registry_submit(cg_registry *reg, cg_ebrim_submission *sub, const cg_store_document *docs,
                        size_t ndocs, cg_errlist *errs);
 
+/* ITI-57 Update Document Set (ITI TF-2b 3.57): a SubmissionSet with new versions of registered
+ * DocumentEntries and Folders (same lid, PreviousVersion on their HasMember: the latest version,
+ * which is deprecated when Approved; Folder memberships carried over unless
+ * AssociationPropagation is no), UpdateAvailabilityStatus associations (OriginalStatus to
+ * NewStatus of a registered object's latest version) and SubmitAssociation associations (a new
+ * association between registered objects of one patient). Errors: XDSMetadataUpdateError,
+ * XDSMetadataVersionError, XDSMetadataUpdateOperationError, XDSPatientIDReconciliationError,
+ * and the metadata rules' codes. All or nothing, like cg_registry_submit; same return values. */
+int cg_registry_update(cg_registry *reg, cg_ebrim_submission *sub, cg_errlist *errs);
+
 /* Checks a patient id is an HL7 CX the registry accepts: "ID^^^&OID&ISO" (an ID, no other
  * components, an assigning authority with a valid OID and type ISO; 256 characters at most).
  * CG_EINVAL with the reason in why otherwise. Used by the metadata rules and by

@@ -113,6 +113,7 @@ typedef struct rules_ctx {
     cg_errlist *errs;
     cg_pool *pool;
     cg_rules_result *res;
+    int update; /* ITI-57: new versions, UpdateAvailabilityStatus and SubmitAssociation */
 } rules_ctx;
 
 static void message(char *out, size_t size, const char *fmt, ...)
@@ -207,7 +208,8 @@ check_ids(rules_ctx *c)
                  cg_ebrim_kind_name(first->kind), first->id);
         if (strncasecmp(o->id, "urn:uuid:", 9) == 0 && !cg_id_is_uuid_urn(o->id))
             fail(c, MD, o, "id \"%s\" is not a well-formed urn:uuid", o->id);
-        if (o->lid != NULL && o->kind != CG_EBRIM_CLASSIFICATION && strcmp(o->lid, o->id) != 0)
+        if (o->lid != NULL && o->kind != CG_EBRIM_CLASSIFICATION && strcmp(o->lid, o->id) != 0 &&
+            !c->update)
             fail(c, MD, o,
                  "lid \"%s\" differs from its id: a first version's lid is its entryUUID "
                  "(new versions are ITI-57 Update Document Set)",
@@ -580,6 +582,8 @@ check_associations(rules_ctx *c)
              * and has the same patient) */
             if (!ok)
                 continue;
+            if (c->update && s == NULL && t == NULL)
+                continue; /* ITI-57 SubmitAssociation: registry.c checks both ends */
             if (s == NULL || s->kind != CG_EBRIM_DOCUMENT_ENTRY)
                 fail(c, MD, a, "%s: the sourceObject must be a DocumentEntry of this submission",
                      a->assoc_type);
@@ -588,6 +592,15 @@ check_associations(rules_ctx *c)
                 fail(c, MD, a, "%s: the targetObject must be a registered DocumentEntry, not %s %s "
                      "of this submission",
                      a->assoc_type, cg_ebrim_kind_name(t->kind), t->id);
+            continue;
+        }
+        if (c->update && (strcmp(a->assoc_type, CG_ASSOC_UPDATE_STATUS) == 0 ||
+                          strcmp(a->assoc_type, CG_ASSOC_SUBMIT_ASSOCIATION) == 0)) {
+            /* ITI-57 operations: registry.c checks them against the store; an association
+             * submitted by SubmitAssociation is a member of the SubmissionSet */
+            if (ok && t != NULL && t->kind == CG_EBRIM_ASSOCIATION &&
+                strcmp(a->assoc_type, CG_ASSOC_SUBMIT_ASSOCIATION) == 0)
+                member[t - sub->objects] = 1;
             continue;
         }
         if (strcmp(a->assoc_type, CG_ASSOC_HAS_MEMBER) != 0) {
@@ -701,13 +714,13 @@ check_unique_ids(rules_ctx *c)
     }
 }
 
-void
-cg_rules_check(cg_rules_result *out, const cg_ebrim_submission *sub, cg_errlist *errs)
+static void
+check_all(cg_rules_result *out, const cg_ebrim_submission *sub, cg_errlist *errs, int update)
 {
     assert(out != NULL && sub != NULL && errs != NULL);
     memset(out, 0, sizeof(*out));
     out->objects = cg_pool_calloc(sub->pool, sub->count + 1, sizeof(*out->objects));
-    rules_ctx c = {sub, errs, sub->pool, out};
+    rules_ctx c = {sub, errs, sub->pool, out, update};
     check_ids(&c);
     collect_classifications(&c);
     for (size_t i = 0; i < sub->count; i++) {
@@ -723,4 +736,16 @@ cg_rules_check(cg_rules_result *out, const cg_ebrim_submission *sub, cg_errlist 
     check_associations(&c);
     check_patient_ids(&c);
     check_unique_ids(&c);
+}
+
+void
+cg_rules_check(cg_rules_result *out, const cg_ebrim_submission *sub, cg_errlist *errs)
+{
+    check_all(out, sub, errs, 0);
+}
+
+void
+cg_rules_check_update(cg_rules_result *out, const cg_ebrim_submission *sub, cg_errlist *errs)
+{
+    check_all(out, sub, errs, 1);
 }

@@ -38,6 +38,12 @@ typedef struct cg_rules_result {
  * "DocumentEntry Document01: slot creationTime \"2024-13-01\" is not a DTM". */
 void cg_rules_check(cg_rules_result *out, const cg_ebrim_submission *sub, cg_errlist *errs);
 
+/* The same rules for an ITI-57 Update Document Set submission: DocumentEntries and Folders
+ * carry the lid of the logical object they are a new version of, and UpdateAvailabilityStatus
+ * and SubmitAssociation associations are taken (the registry checks them against the store). */
+void cg_rules_check_update(cg_rules_result *out, const cg_ebrim_submission *sub,
+                           cg_errlist *errs);
+
 /* RPLC, APND, XFRM, XFRM_RPLC and signs: associations from a new DocumentEntry to a registered
  * one. Of them, RPLC and XFRM_RPLC deprecate their target. */
 int cg_rules_is_relationship(const char *assoc_type);

@@ -174,6 +174,9 @@ build(sqlbuf *q, binds *b, const cg_store_filter *f, size_t limit)
                "instr(y.xml, ?) > 0)");
         bind_text(b, f->xml_contains.v[i]);
     }
+    if (f->latest_only)
+        put(q, " AND NOT EXISTS (SELECT 1 FROM objects v WHERE v.lid = o.lid AND "
+               "v.version > o.version)");
     /* "+ 0": registration order by sorting the (few) rows found, never by walking the whole
      * table in rowid order to spare the sort */
     put(q, " ORDER BY o.id + 0");

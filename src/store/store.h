@@ -278,6 +278,9 @@ typedef struct cg_store_filter {
     size_t nauthors;
     /* Objects whose stored XML holds this text (a cheap pre-filter: the caller checks). */
     cg_store_list xml_contains;
+    /* Only the latest version of each logical object (ITI-57 Metadata Update: no registered
+     * object of the same lid has a higher version). */
+    int latest_only;
 } cg_store_filter;
 
 /* One object found. Heap strings; see cg_store_rows_dispose. */

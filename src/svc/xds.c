@@ -340,6 +340,22 @@ int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp)
     return CG_OK;
 }
 
+/* ITI-57 Update Document Set: new versions, status updates and associations of registered
+ * metadata, on the registry endpoint. */
+int cg_svc_iti57(void *ctx, const cg_request *req, cg_response *resp)
+{
+    cg_xds *xds = ctx;
+    if (!is_element(req->body, CG_NS_LCM, "SubmitObjectsRequest"))
+        return wrong_body(req, resp, CG_NS_LCM, "SubmitObjectsRequest");
+    cg_errlist errs;
+    cg_errlist_init(&errs, req->pool);
+    cg_ebrim_submission sub;
+    if (cg_ebrim_parse_submission(&sub, req->body, req->pool, &errs) == CG_OK)
+        cg_registry_update(xds->registry, &sub, &errs);
+    answer_registry_response(req, resp, CG_ACTION_ITI57_RESPONSE, &errs);
+    return CG_OK;
+}
+
 /* ITI-41: documents checked against their entries, then metadata and bytes in one commit (or,
  * with a remote registry, bytes held while it registers the metadata). */
 int cg_svc_iti41(void *ctx, const cg_request *req, cg_response *resp)

@@ -23,6 +23,8 @@
 #define CG_NS_RMD "urn:ihe:iti:rmd:2017"
 #define CG_ACTION_ITI62 "urn:ihe:iti:2010:DeleteDocumentSet"
 #define CG_ACTION_ITI62_RESPONSE "urn:ihe:iti:2010:DeleteDocumentSetResponse"
+#define CG_ACTION_ITI57 "urn:ihe:iti:2010:UpdateDocumentSet"
+#define CG_ACTION_ITI57_RESPONSE "urn:ihe:iti:2010:UpdateDocumentSetResponse"
 
 /* ITI-42 to a remote registry: a small pool of keep-alive client connections, shared by the
  * worker threads (each call takes a connection of its own). */
@@ -50,6 +52,8 @@ typedef struct cg_xds {
 
 int cg_svc_iti41(void *ctx, const cg_request *req, cg_response *resp);
 int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp);
+/* ITI-57 Update Document Set (Metadata Update): cg_registry_update's verdict. */
+int cg_svc_iti57(void *ctx, const cg_request *req, cg_response *resp);
 int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp);
 /* ITI-86 Remove Documents (RMD): the documents named by RepositoryUniqueId and
  * DocumentUniqueId are deleted from this repository; an unknown repository is

@@ -26,6 +26,7 @@ ENDPOINTS = {  # capability -> (path, action, MTOM)
     'ITI-51': ('/xds/registry', 'urn:ihe:iti:2009:MultiPatientStoredQuery', False),
     'ITI-86': ('/xds/repository', 'urn:ihe:iti:2017:RemoveDocuments', False),
     'ITI-62': ('/xds/registry', 'urn:ihe:iti:2010:DeleteDocumentSet', False),
+    'ITI-57': ('/xds/registry', 'urn:ihe:iti:2010:UpdateDocumentSet', False),
 }
 APPROVED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Approved'
 DEPRECATED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated'
@@ -44,6 +45,11 @@ class Unsupported(Exception):
 
 class Conflict(Exception):
     """The kit itself makes the step impossible in this run: the section is skipped, saying why."""
+
+
+class UnacceptableSubmission(Conflict):
+    """A submission the kit expects to succeed that no registry may accept: the section is
+    skipped, and so are the later sections of its test that would look at what it registered."""
 
 
 # ---- the XPath the kit's <Report> elements use ---------------------------------------------------
@@ -83,9 +89,9 @@ def _term(term, expr):
     m = re.fullmatch(r"local-name\(\)='(\w+)'", term)
     if m:
         return ('name', m.group(1))
-    m = re.fullmatch(r"@(\w+)='([^']*)'", term)
+    m = re.fullmatch(r"@(\w+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\")", term)
     if m:
-        return ('attr', m.group(1), m.group(2))
+        return ('attr', m.group(1), m.group(2) if m.group(2) is not None else m.group(3))
     if term.isdigit():
         return ('pos', int(term))
     if term.startswith('descendant::*'):
@@ -105,10 +111,12 @@ def _parse_path(expr):
     steps = []
     pos = 0
     while pos < len(expr):
-        m = re.compile(r'(//|/)\*').match(expr, pos)
+        m = re.compile(r'(//|/)(\*|[A-Za-z_][\w.-]*)').match(expr, pos)
         if not m:
             raise Unsupported('XPath %s' % expr)
         tests, pos = _preds(expr, m.end())
+        if m.group(2) != '*':  # a named step: the toolkit's log elements (TestStep, Result)
+            tests.insert(0, ('name', m.group(2)))
         steps.append((m.group(1) == '//', tests))
     if not steps:
         raise Unsupported('XPath %s' % expr)
@@ -166,6 +174,7 @@ class Run:
         self._step_id = ''  # the step being run, for messages
         self.submitted = {}  # document uniqueId -> the bytes this run sent with ITI-41
         self.raw_uids = {}  # uniqueId sent in a raw HttpTransaction body -> the section that sent it
+        self.conflicted = set()  # (test, section) skipped: UnacceptableSubmission
 
     def new_patient(self, label, register=True):
         self.serial += 1
@@ -205,6 +214,8 @@ class Run:
                 outcome = ('SKIP', 'needs runner support: %s' % e)
             except Conflict as e:
                 outcome = ('SKIP', str(e))
+                if isinstance(e, UnacceptableSubmission):
+                    self.conflicted.add(key)
             except soap.SoapError as e:
                 outcome = ('FAIL', 'step %s: %s' % (self._step_id, e))
         self.outcomes[key] = outcome
@@ -226,7 +237,9 @@ class Run:
                 if earlier is section:
                     break
                 got = self.outcomes.get((section.test.name, earlier.name))
-                if got and got[0] == 'SKIP' and (set(earlier.needs()) - self.caps) & WRITES:
+                conflicted = (section.test.name, earlier.name) in self.conflicted
+                if got and got[0] == 'SKIP' and ((set(earlier.needs()) - self.caps) & WRITES or
+                                                 conflicted and set(earlier.needs()) & WRITES):
                     return ('SKIP', 'follows %s, which changes the registry and was skipped: %s'
                             % (earlier.key, got[1]))
         for dep in section.dependencies():
@@ -279,12 +292,17 @@ class Run:
         if not path or not os.path.exists(path):
             raise StepFailed('step %s: MetadataFile %s is not in the kit' % (step.id, path))
         text = self._substitute(open(path, encoding='utf-8', errors='replace').read(), values)
+        if cap in ('ITI-18', 'ITI-51'):
+            # a UseId whose symbol is not $-named, quoted in a query's value ('Document01': 15801)
+            for key, value in values.items():
+                if not key.startswith('$'):
+                    text = text.replace("'%s'" % key, "'%s'" % escape(value))
         try:
             root = ET.fromstring(text)
         except ET.ParseError as e:
             raise StepFailed('step %s: %s after substitution: %s' % (step.id, path, e))
         self._replace_ids(root, values)
-        if cap in ('ITI-41', 'ITI-42'):
+        if cap in ('ITI-41', 'ITI-42', 'ITI-57'):
             answer, sent = self._submit(section, step, root, cap, values, result)
         elif cap in ('ITI-18', 'ITI-51', 'ITI-43', 'ITI-86', 'ITI-62'):
             sent = root
@@ -299,15 +317,23 @@ class Run:
             # a retrieve expected to fail (50000/verify, after ITI-86) returns no document
             self._check_retrieve(section, step, answer, values)
         self._reports(step, sent, answer.body, result)
+        # the toolkit reports its run parameters with every step (the patient its user typed)
+        result['reports'].setdefault('$patientid$', values.get('$patientid$')
+                                     or self.test_patient(section.test))
         result['output'] = answer.body
+        result['input'] = sent
+        if cap in ('ITI-18', 'ITI-51') and step.tx.find('Assertions') is not None:
+            # checks on the section's log, this answer included (12379, 20005)
+            index = section.steps.index(step)
+            self._assert_all(step, step.tx.find('Assertions'),
+                             self._log(section, section.steps[:index + 1]), values)
 
     # ---- assertions ----
 
     def _assertions(self, section, step):
-        """<Assertions> over the answer of the section's previous step (<DataRef file="THIS"
-        as="output"/>): the forms the kit's query tests use, `PATH = 'text'`, `'text' = PATH`,
-        `'text' != PATH` and `count(PATH) = N`, with XPath 1.0's node-set comparisons. Any other
-        form is not imitated (the section is skipped, never passed)."""
+        """<Assertions> over the section's log so far (<DataRef file="THIS" as="output"/>: the
+        toolkit's log of this section holds each earlier step's InputMetadata and Result; 15801
+        counts a Classification of the update it sent and of the query's answer)."""
         asserts = step.tx.find('Assertions')
         refs = asserts.findall('DataRef') if asserts is not None else []
         if asserts is not None and not refs and step.all('UseReport'):
@@ -321,21 +347,43 @@ class Run:
         res = self.results.get((section.test.name, section.name, prev.id)) if prev else None
         if not before or res is None or res.get('output') is None:
             raise StepFailed('step %s: no earlier answer to assert on' % step.id)
-        body = res['output']
+        self._assert_all(step, asserts, self._log(section, section.steps[:index]),
+                         self._values(section, step))
+
+    def _log(self, section, steps):
+        """The toolkit's log of those steps of the section: TestStep[@id]/<transaction>/
+        InputMetadata and Result."""
+        log = ET.Element('TestLog')
+        for earlier in steps:
+            got = self.results.get((section.test.name, section.name, earlier.id)) or {}
+            if earlier.tx is None or got.get('output') is None:
+                continue
+            tx = ET.SubElement(ET.SubElement(log, 'TestStep', id=earlier.id), earlier.tx.tag)
+            if got.get('input') is not None:
+                ET.SubElement(tx, 'InputMetadata').append(got['input'])
+            ET.SubElement(tx, 'Result').append(got['output'])
+        return log
+
+    def _assert_all(self, step, asserts, body, values):
+        """Each <Assert> of asserts over body, after the step's values are put in its text (the
+        toolkit replaces each UseReport's useAs, $-named or not). The forms the kit uses:
+        `A = B` and `A != B` where A and B are each a path, 'text', "text", a number,
+        count(PATH) or string(PATH), with XPath 1.0's comparisons (a node-set equals a value
+        when one of its nodes does). Any other form is not imitated (the section is skipped,
+        never passed)."""
         for a in asserts.findall('Assert'):
             expr = ' '.join((a.text or '').split())
-            m = re.fullmatch(r"count\((.+)\) = (\d+)", expr)
-            if m:
-                ok = len(xpath(body, m.group(1))) == int(m.group(2))
+            for key in sorted(values, key=len, reverse=True):
+                expr = expr.replace(key, values[key])
+            if re.search(r'\$\w+\$', expr):
+                raise Unsupported('assertion %s names a value no step gave' % expr)
+            lhs, op, rhs = _split_comparison(expr)
+            left, right = _operand(body, lhs, expr), _operand(body, rhs, expr)
+            if isinstance(left, (int, float)) or isinstance(right, (int, float)):
+                pairs = [(_number(x), _number(y)) for x in _as_list(left) for y in _as_list(right)]
             else:
-                m = (re.fullmatch(r"(/.+) (=) '([^']*)'", expr) or
-                     re.fullmatch(r"'([^']*)' (!?=) (/.+)", expr))
-                if not m:
-                    raise Unsupported('assertion %s' % expr)
-                path, op, text = ((m.group(1), m.group(2), m.group(3)) if expr.startswith('/')
-                                  else (m.group(3), m.group(2), m.group(1)))
-                found = xpath(body, path)
-                ok = any(v == text for v in found) if op == '=' else any(v != text for v in found)
+                pairs = [(x, y) for x in _as_list(left) for y in _as_list(right)]
+            ok = any(x == y for x, y in pairs) if op == '=' else any(x != y for x, y in pairs)
             if not ok:
                 raise StepFailed('step %s: assertion %s does not hold (%s)'
                                  % (step.id, a.get('id', ''), expr))
@@ -463,7 +511,7 @@ class Run:
                             self.register_patient(pid)
 
     def _submit(self, section, step, root, cap, values, result):
-        """ITI-41/ITI-42: the metadata as the toolkit sends it; returns (answer, body sent)."""
+        """ITI-41/ITI-42/ITI-57: the metadata as the toolkit sends it; returns (answer, body sent)."""
         sor = ebrim.to_v3(root)
         if sor is None or local(sor.tag) != 'SubmitObjectsRequest':
             raise StepFailed('step %s: the MetadataFile holds no SubmitObjectsRequest' % step.id)
@@ -479,6 +527,13 @@ class Run:
                 keep = None
                 break
         result['AssignedUids'] = ebrim.assign_uids(sor, keep)
+        if keep is None and step.expected_status == 'Success':
+            # <NoAssignUids/> sends the file's uniqueIds as they are: one that is not an OID can
+            # be accepted by no registry (20004/success_update's "SubmissionSet01_uniqueid")
+            for sym, uid in result['AssignedUids'].items():
+                if not re.fullmatch(r'[0-2](\.(0|[1-9][0-9]*))+(\^[^^]{1,16})?', uid or ''):
+                    raise UnacceptableSubmission("its metadata keeps the uniqueId %r of %s (<NoAssignUids/>), "
+                                   "which is not an OID, and expects Success" % (uid, sym))
         if step.flag('AssignUuids') is not None:
             result['AssignedUuids'] = ebrim.assign_uuids(sor)
         for sym, uid in result['AssignedUids'].items():
@@ -486,7 +541,7 @@ class Run:
             result['reports'][sym + '_uid'] = uid
             result['reports'][sym + '_uuid'] = uuid_id
         url, action, mtom = self._endpoint(cap)
-        if cap == 'ITI-42':
+        if cap in ('ITI-42', 'ITI-57'):
             return soap.call(url, action, sor, [], False), sor
         body = ET.Element('{%s}ProvideAndRegisterDocumentSetRequest' % ebrim.XDSB)
         body.append(sor)
@@ -710,3 +765,62 @@ def _is_kind(package, objs, node, unique_scheme):
             return True
     return any(local(e.tag) == 'ExternalIdentifier' and e.get('identificationScheme') == unique_scheme
                for e in package)
+
+
+def _split_comparison(expr):
+    """(left, '=' or '!=', right) of an assertion: the one comparison outside brackets, parentheses
+    and quotes."""
+    depth = 0
+    quote = None
+    found = []
+    i = 0
+    while i < len(expr):
+        c = expr[i]
+        if quote:
+            quote = None if c == quote else quote
+        elif c in '\'"':
+            quote = c
+        elif c in '[(':
+            depth += 1
+        elif c in '])':
+            depth -= 1
+        elif depth == 0 and c == '!' and expr[i + 1:i + 2] == '=':
+            found.append((i, 2, '!='))
+            i += 1
+        elif depth == 0 and c == '=':
+            found.append((i, 1, '='))
+        i += 1
+    if len(found) != 1:
+        raise Unsupported('assertion %s' % expr)
+    pos, width, op = found[0]
+    return expr[:pos].strip(), op, expr[pos + width:].strip()
+
+
+def _operand(body, text, expr):
+    """One side of an assertion: a list of strings (a node-set or a string), or a number."""
+    m = re.fullmatch(r"'([^']*)'|\"([^\"]*)\"", text)
+    if m:
+        return [m.group(1) if m.group(1) is not None else m.group(2)]
+    if re.fullmatch(r'\d+', text):
+        return int(text)
+    m = re.fullmatch(r'count\((.+)\)', text)
+    if m:
+        return len(xpath(body, m.group(1)))
+    m = re.fullmatch(r'string\((.+)\)', text)
+    if m:
+        found = xpath(body, m.group(1))
+        return [found[0] if found else '']
+    if text.startswith('/'):
+        return xpath(body, text)
+    raise Unsupported('assertion %s' % expr)
+
+
+def _as_list(v):
+    return [v] if isinstance(v, (int, float)) else v
+
+
+def _number(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float('nan')

@@ -176,8 +176,8 @@ class Section:
             if len(rel) == 1:  # a whole test: the section named like the step
                 return (rel[0], ref.get('section') if ref.tag == 'UseReport' else ref.get('step', ''))
             return ('/'.join(rel), '')
-        if ref.get('section') == 'THIS' and ref.tag == 'UseReport':
-            return (self.test.name, self.name)  # an earlier step of this section (12323)
+        if ref.get('section') == 'THIS' and ref.tag == 'UseReport':  # 15801: this section
+            return (self.test.name, self.name)
         if ref.get('section') and ref.tag == 'UseReport':
             return (self.test.name, ref.get('section'))
         return None

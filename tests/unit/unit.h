@@ -30,6 +30,8 @@ void cg_test_register_hl7v2_message(void);
 void cg_test_register_svc_pif(void);
 void cg_test_register_store_delete(void);
 void cg_test_register_registry_delete(void);
+void cg_test_register_registry_update(void);
+void cg_test_register_store_versions(void);
 
 /* A fixture's path: CG_TEST_FIXTURES "/" rel; free() it. */
 char *cg_test_fixture(const char *rel);
