@@ -368,7 +368,7 @@ class Run:
         """Each <Assert> of asserts over body, after the step's values are put in its text (the
         toolkit replaces each UseReport's useAs, $-named or not). The forms the kit uses:
         `A = B` and `A != B` where A and B are each a path, 'text', "text", a number,
-        count(PATH) or string(PATH), with XPath 1.0's comparisons (a node-set equals a value
+        count(PATH), string(PATH) or substring(PATH, start[, length]), with XPath 1.0's comparisons (a node-set equals a value
         when one of its nodes does). Any other form is not imitated (the section is skipped,
         never passed)."""
         for a in asserts.findall('Assert'):
@@ -810,6 +810,17 @@ def _operand(body, text, expr):
     if m:
         found = xpath(body, m.group(1))
         return [found[0] if found else '']
+    m = re.fullmatch(r'substring\((.+)\)', text)
+    if m:  # substring(PATH, start[, length]) of the first node's string value (12323)
+        args = [x.strip() for x in m.group(1).rsplit(',', 2)]
+        while len(args) > 1 and not re.fullmatch(r'\d+', args[1]):
+            args = [args[0] + ',' + args[1]] + args[2:]
+        if len(args) < 2 or not all(re.fullmatch(r'\d+', x) for x in args[1:]):
+            raise Unsupported('assertion %s' % expr)
+        found = xpath(body, args[0])
+        first, start = (found[0] if found else ''), int(args[1]) - 1
+        end = start + int(args[2]) if len(args) == 3 else None
+        return [first[max(start, 0):end]]
     if text.startswith('/'):
         return xpath(body, text)
     raise Unsupported('assertion %s' % expr)
