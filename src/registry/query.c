@@ -782,9 +782,13 @@ find(qctx *c, const cg_store_filter *f, int with_xml, cg_store_rows *out)
     static const char *const approved[] = {CG_STATUS_APPROVED};
     cg_store_filter g = *f;
     if (c->level < 2) {
-        g.latest_only = 1;
         if (g.kinds == CG_STORE_KIND_ASSOC && g.statuses.n == 0)
             g.statuses = (cg_store_list){approved, 1};
+        /* An Approved object is always the latest version of its logical object: a new version
+         * deprecates the Approved one it follows, and only the latest version's status may
+         * change. So when Approved alone is asked for (the common FindDocuments), the store
+         * need not test each row for a later version. */
+        g.latest_only = !(g.statuses.n == 1 && strcmp(g.statuses.v[0], CG_STATUS_APPROVED) == 0);
     }
     f = &g;
     cg_err err;
