@@ -4,6 +4,14 @@
 #include "registry/delete.h"
 
 #include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ebrim/model.h"
+#include "registry/folder.h"
+
+#define FIND_CHUNK 500 /* uuids per store find (bound parameters) */
 
 static const char *
 kind_name(cg_obj_kind kind)
@@ -45,14 +53,65 @@ report(const cg_store_conflict *c, cg_errlist *errs)
                    "the store refused deleting %s; nothing was deleted", c->id);
 }
 
-int
-cg_registry_delete(cg_registry *reg, const char *const *uuids, size_t n, cg_errlist *errs)
+static int
+cmp_str(const void *a, const void *b)
 {
-    assert(reg != NULL && errs != NULL && (n == 0 || uuids != NULL));
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The registered Folders whose contents the deletion changes: the sources of the HasMember
+ * associations deleted that are not deleted themselves (registry/folder.h). */
+static int
+folders_touched(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_t n,
+                cg_registry_folder_updates *out, cg_errlist *errs)
+{
+    const char **sorted = cg_pool_calloc(pool, n, sizeof(*sorted));
+    memcpy(sorted, uuids, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_str);
+    char now[15];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof now, "%Y%m%d%H%M%S", &tm);
+    const char *types[] = {CG_ASSOC_HAS_MEMBER};
+    int rc = CG_OK;
+    for (size_t at = 0; rc == CG_OK && at < n; at += FIND_CHUNK) {
+        cg_store_filter f = {.kinds = CG_STORE_KIND_ASSOC,
+                             .uuids = {uuids + at, n - at < FIND_CHUNK ? n - at : FIND_CHUNK},
+                             .assoc_types = {types, 1}};
+        cg_store_rows rows = {0};
+        cg_err err;
+        cg_err_init(&err);
+        if (cg_store_find(cg_registry_store(reg), &f, 0, 0, &rows, &err) != CG_OK) {
+            cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                           "the registry could not use its store (cg_store_find: %s); nothing "
+                           "was deleted",
+                           err.msg);
+            rc = CG_EIO;
+        }
+        for (size_t i = 0; rc == CG_OK && i < rows.count; i++) {
+            const char *src = rows.items[i].source;
+            if (src && !bsearch(&src, sorted, n, sizeof(*sorted), cmp_str))
+                rc = cg_registry_folder_touch(cg_registry_store(reg), pool, src, now, out, errs);
+        }
+        cg_store_rows_dispose(&rows);
+    }
+    return rc;
+}
+
+int
+cg_registry_delete(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_t n,
+                   cg_errlist *errs)
+{
+    assert(reg != NULL && pool != NULL && errs != NULL && (n == 0 || uuids != NULL));
+    cg_registry_folder_updates touched = {0};
+    if (folders_touched(reg, pool, uuids, n, &touched, errs) != CG_OK)
+        return CG_EIO;
     cg_store_conflicts conflicts = {0};
     cg_err err;
     cg_err_init(&err);
-    int rc = cg_store_delete_objects(cg_registry_store(reg), uuids, n, &conflicts, &err);
+    int rc = cg_store_delete_objects(cg_registry_store(reg), uuids, n, touched.v, touched.n,
+                                     &conflicts, &err);
     if (rc == CG_EINVAL && conflicts.count > 0) {
         for (size_t i = 0; i < conflicts.count; i++)
             report(&conflicts.items[i], errs);

@@ -19,9 +19,12 @@
  * - an object that is not deleted but would lose the last Association referring to it (an
  *   Association deleted was it): XDSUnreferencedObjectException.
  * Every refusal is reported (not just the first). The deleted objects' metadata is gone from the
- * database; document bytes stay in the repository. CG_OK when the request was processed (look
- * at errs->errors for the outcome); CG_EIO when the store failed (an XDSRegistryError is in
- * errs, nothing was deleted). */
-int cg_registry_delete(cg_registry *reg, const char *const *uuids, size_t n, cg_errlist *errs);
+ * database; document bytes stay in the repository. A Folder that loses a member (a HasMember
+ * from it deleted) has its lastUpdateTime advanced in the same transaction. pool: the request's,
+ * for what is computed on the way. CG_OK when the request was processed (look at errs->errors
+ * for the outcome); CG_EIO when the store failed (an XDSRegistryError is in errs, nothing was
+ * deleted). */
+int cg_registry_delete(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_t n,
+                       cg_errlist *errs);
 
 #endif

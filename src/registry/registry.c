@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "registry/folder.h"
 #include "registry/format.h"
 #include "registry/rules.h"
 #include "util/alloc.h"
@@ -769,64 +770,11 @@ carry_folders(const cg_ebrim_submission *sub, const status_changes *changes,
 
 /* ---- Folder lastUpdateTime (ITI TF-3 4.1.1: the registry keeps it) -------------------------- */
 
-typedef struct folder_updates {
-    cg_store_folder_update *v;
-    size_t n, cap;
-} folder_updates;
-
-/* The registered Folder `uuid` with lastUpdateTime `now`, once; nothing when uuid names no
- * registered Folder (a reference the store then refuses, or not a Folder at all). */
-static int
-touch_folder(cg_registry *reg, cg_pool *pool, const char *uuid, const char *now,
-             folder_updates *out, cg_errlist *errs)
-{
-    for (size_t k = 0; k < out->n; k++)
-        if (strcmp(out->v[k].uuid, uuid) == 0)
-            return CG_OK;
-    const char *uuids[] = {uuid};
-    cg_store_filter f = {.kinds = CG_STORE_KIND_FOLDER, .uuids = {uuids, 1}};
-    cg_store_rows rows = {0};
-    cg_err err;
-    cg_err_init(&err);
-    if (cg_store_find(reg->store, &f, 1, 1, &rows, &err) != CG_OK)
-        return store_failed(errs, "cg_store_find", &err);
-    int rc = CG_OK;
-    if (rows.count == 1) {
-        cg_xml_limits limits;
-        cg_xml_limits_default(&limits);
-        xmlDocPtr doc = NULL;
-        const cg_store_row *r = &rows.items[0];
-        rc = cg_xml_parse(&doc, r->xml, r->xml_len, "(stored folder)", &limits, &err);
-        const char *xml = NULL;
-        size_t len = 0;
-        if (rc == CG_OK) {
-            xmlNodePtr root = xmlDocGetRootElement(doc);
-            cg_ebrim_node_slot_set(root, "lastUpdateTime", now);
-            rc = cg_ebrim_object_xml(&xml, &len, pool, root, NULL, 0);
-            if (rc != CG_OK)
-                cg_err_set(&err, rc, "cannot serialise the stored folder again");
-        }
-        xmlFreeDoc(doc);
-        if (rc != CG_OK) {
-            rc = store_failed(errs, "the stored folder", &err);
-        } else {
-            out->v = cg_pool_grow(pool, out->v, &out->cap, out->n + 1, sizeof(*out->v));
-            out->v[out->n++] = (cg_store_folder_update){.uuid = cg_pool_strdup(pool, uuid),
-                                                        .last_update_time =
-                                                            cg_pool_strdup(pool, now),
-                                                        .xml = xml,
-                                                        .xml_len = len};
-        }
-    }
-    cg_store_rows_dispose(&rows);
-    return rc;
-}
-
 /* The registered Folders whose contents this submission changes: those a HasMember association
  * of the submission files something in, and those a replacement is carried over to. */
 static int
 folders_touched(cg_registry *reg, const cg_ebrim_submission *sub, const status_changes *changes,
-                folder_updates *out, cg_errlist *errs)
+                cg_registry_folder_updates *out, cg_errlist *errs)
 {
     char now[15];
     now_dtm(now);
@@ -835,10 +783,10 @@ folders_touched(cg_registry *reg, const cg_ebrim_submission *sub, const status_c
         const cg_ebrim_object *a = &sub->objects[i];
         if (a->kind == CG_EBRIM_ASSOCIATION && a->assoc_type && a->source &&
             strcmp(a->assoc_type, CG_ASSOC_HAS_MEMBER) == 0 && cg_ebrim_find(sub, a->source) == NULL)
-            rc = touch_folder(reg, sub->pool, a->source, now, out, errs);
+            rc = cg_registry_folder_touch(reg->store, sub->pool, a->source, now, out, errs);
     }
     for (size_t i = 0; rc == CG_OK && i < changes->ncarry; i++)
-        rc = touch_folder(reg, sub->pool, changes->folders[i], now, out, errs);
+        rc = cg_registry_folder_touch(reg->store, sub->pool, changes->folders[i], now, out, errs);
     return rc;
 }
 static void mu_store_versions(const cg_ebrim_submission *sub, const status_changes *changes,
@@ -859,7 +807,7 @@ commit(cg_registry *reg, const cg_ebrim_submission *sub, const cg_rules_result *
     ssub.nstatus_changes = changes->n;
     if (changes->ncarry > 0)
         carry_folders(sub, changes, &ssub);
-    folder_updates touched = {0};
+    cg_registry_folder_updates touched = {0};
     if ((rc = folders_touched(reg, sub, changes, &touched, errs)) != CG_OK)
         return rc;
     ssub.folder_updates = touched.v;

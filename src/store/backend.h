@@ -55,8 +55,9 @@ typedef struct cg_store_backend {
     int (*stats)(void *be, cg_store_stats *out, cg_err *err);
     /* Deleting registered objects (see cg_store_delete_objects): a writer operation like
      * apply_submission (its own savepoint; CG_EINVAL with conflicts refuses this job alone). */
-    int (*apply_delete)(void *be, const char *const *uuids, size_t n, cg_store_conflicts *conflicts,
-                        cg_err *err);
+    int (*apply_delete)(void *be, const char *const *uuids, size_t n,
+                        const cg_store_folder_update *updates, size_t nupdates,
+                        cg_store_conflicts *conflicts, cg_err *err);
 } cg_store_backend;
 
 extern const cg_store_backend cg_store_sqlite_backend;

@@ -1172,8 +1172,9 @@ del_rows(sq_store *s, int64_t id, cg_err *err)
 
 /* The checks and the deletion, inside the job's savepoint. */
 static int
-delete_objects(sq_store *s, const char *const *uuids, size_t n, cg_store_conflicts *conflicts,
-               cg_err *err)
+delete_objects(sq_store *s, const char *const *uuids, size_t n,
+               const cg_store_folder_update *updates, size_t nupdates,
+               cg_store_conflicts *conflicts, cg_err *err)
 {
     size_t cap = 0, nset = 0, nends = 0;
     int rc = CG_OK;
@@ -1255,6 +1256,13 @@ delete_objects(sq_store *s, const char *const *uuids, size_t n, cg_store_conflic
         if (set[i].kind >= CG_OBJ_DOCUMENT_ENTRY && set[i].kind <= CG_OBJ_ASSOCIATION)
             tally[set[i].kind]--;
     }
+    for (size_t i = 0; i < nupdates; i++)
+        if ((rc = update_folder(s, &updates[i], conflicts, &cap, err)) != CG_OK)
+            goto done;
+    if (conflicts->count > 0) {
+        rc = CG_EINVAL;
+        goto done;
+    }
     add_tallies(s, tally);
 done:
     for (size_t i = 0; i < nset; i++) {
@@ -1267,13 +1275,14 @@ done:
 }
 
 static int
-sq_apply_delete(void *be, const char *const *uuids, size_t n, cg_store_conflicts *conflicts,
-                cg_err *err)
+sq_apply_delete(void *be, const char *const *uuids, size_t n,
+                const cg_store_folder_update *updates, size_t nupdates,
+                cg_store_conflicts *conflicts, cg_err *err)
 {
     sq_store *s = be;
     if (w_exec(s, W_SAVEPOINT, err) != CG_OK)
         return CG_EIO;
-    return savepoint_end(s, delete_objects(s, uuids, n, conflicts, err), err);
+    return savepoint_end(s, delete_objects(s, uuids, n, updates, nupdates, conflicts, err), err);
 }
 
 static int

@@ -36,6 +36,8 @@ typedef struct store_job {
     const char *owner;
     const char *const *uuids; /* JOB_DELETE */
     size_t nuuids;
+    const cg_store_folder_update *updates;
+    size_t nupdates;
     cg_store_conflicts conflicts;
     cg_err err;
     int rc;
@@ -81,7 +83,8 @@ apply_job(cg_store *st, store_job *j)
     if (j->type == JOB_MERGE)
         return st->be->apply_merge(st->impl, j->patient_id, j->subsumed, &j->err);
     if (j->type == JOB_DELETE)
-        return st->be->apply_delete(st->impl, j->uuids, j->nuuids, &j->conflicts, &j->err);
+        return st->be->apply_delete(st->impl, j->uuids, j->nuuids, j->updates, j->nupdates,
+                                    &j->conflicts, &j->err);
     return st->be->apply_patient(st->impl, j->patient_id, &j->err);
 }
 
@@ -416,9 +419,10 @@ cg_store_document_remove(cg_store *store, const cg_store_document *docs, size_t 
 
 int
 cg_store_delete_objects(cg_store *store, const char *const *uuids, size_t n,
+                        const cg_store_folder_update *updates, size_t nupdates,
                         cg_store_conflicts *conflicts, cg_err *err)
 {
-    assert(store && (n == 0 || uuids) && conflicts);
+    assert(store && (n == 0 || uuids) && (nupdates == 0 || updates) && conflicts);
     conflicts->items = NULL;
     conflicts->count = 0;
     if (n == 0)
@@ -428,6 +432,8 @@ cg_store_delete_objects(cg_store *store, const char *const *uuids, size_t n,
     job.type = JOB_DELETE;
     job.uuids = uuids;
     job.nuuids = n;
+    job.updates = updates;
+    job.nupdates = nupdates;
     run_job(store, &job);
     if (job.rc == CG_EINVAL && job.conflicts.count > 0 && job.err.msg[0] == '\0')
         cg_err_set(&job.err, CG_EINVAL, "cg_store_delete_objects: %zu conflict(s), first: %s: %s",

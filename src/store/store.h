@@ -211,10 +211,13 @@ int cg_store_document_remove(cg_store *store, const cg_store_document *docs, siz
  * kind CG_CONFLICT_MISSING); no Association outside the set may refer to an object of the set
  * (CG_CONFLICT_REFERENCED, one per object, naming the first such Association); no object left
  * behind may lose the last Association that refers to it (CG_CONFLICT_UNREFERENCED: an end,
- * outside the set, of an Association in the set). The same uuid twice counts once. CG_OK;
+ * outside the set, of an Association in the set). The same uuid twice counts once. `updates`
+ * (may be NULL when nupdates is 0): Folders whose lastUpdateTime the deletion advances, written
+ * in the same transaction (a Folder no longer registered: CG_CONFLICT_MISSING). CG_OK;
  * CG_EINVAL with conflicts filled (MISSING alone when some are missing) and nothing deleted;
  * CG_EIO when the store cannot write, nothing deleted. */
 int cg_store_delete_objects(cg_store *store, const char *const *uuids, size_t n,
+                            const cg_store_folder_update *updates, size_t nupdates,
                             cg_store_conflicts *conflicts, cg_err *err);
 
 /* A registered object's stored XML by entryUUID (CG_ENOTFOUND if none). Free with free(). */

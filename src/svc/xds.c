@@ -615,7 +615,7 @@ int cg_svc_iti62(void *ctx, const cg_request *req, cg_response *resp)
     const char **uuids = NULL;
     size_t n = delete_refs(req, &errs, &uuids);
     if (errs.errors == 0)
-        cg_registry_delete(xds->registry, uuids, n, &errs);
+        cg_registry_delete(xds->registry, req->pool, uuids, n, &errs);
     answer_registry_response(req, resp, CG_ACTION_ITI62_RESPONSE, &errs);
     return CG_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ebrim/model.h"
 #include "registry/delete.h"
@@ -99,7 +100,7 @@ static int
 run_delete(reg_env *e, cg_errlist *errs, const char *const *uuids, size_t n)
 {
     cg_errlist_init(errs, e->pool);
-    return cg_registry_delete(e->reg, uuids, n, errs);
+    return cg_registry_delete(e->reg, e->pool, uuids, n, errs);
 }
 
 /* An error with that code, location and a context holding both parts. */
@@ -175,12 +176,32 @@ test_unreferenced_object(void)
     env_close(&e);
 }
 
+/* The lastUpdateTime in a registered Folder's stored XML (heap), or NULL. */
+static char *
+folder_time(reg_env *e, const char *uuid)
+{
+    char *xml = NULL;
+    cg_err err;
+    cg_err_init(&err);
+    if (cg_store_object_xml(e->store, uuid, &xml, NULL, &err) != CG_OK)
+        return NULL;
+    char *slot = strstr(xml, "name=\"lastUpdateTime\"");
+    char *v = slot ? strstr(slot, "<rim:Value>") : NULL;
+    char *out = v ? cg_xasprintf("%.14s", v + strlen("<rim:Value>")) : NULL;
+    free(xml);
+    return out;
+}
+
 static void
 test_membership_then_everything(void)
 {
     reg_env e;
     env_open(&e);
     cg_errlist errs;
+    char *before = folder_time(&e, e.fol);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+    struct timespec ts = {1, 100000000}; /* lastUpdateTime counts seconds */
+    nanosleep(&ts, NULL);
     /* the Folder's membership and the SubmissionSet's hold on it (NIST 30003 remove_FD-DE-HM) */
     const char *membership[] = {e.fol_de, e.ss_fol_de};
     CU_ASSERT_EQUAL(run_delete(&e, &errs, membership, 2), CG_OK);
@@ -188,6 +209,11 @@ test_membership_then_everything(void)
     CU_ASSERT(!registered(&e, e.fol_de));
     CU_ASSERT(!registered(&e, e.ss_fol_de));
     CU_ASSERT(registered(&e, e.fol) && registered(&e, e.de) && registered(&e, e.ss));
+    /* the Folder lost a member: its lastUpdateTime advanced */
+    char *after = folder_time(&e, e.fol);
+    CU_ASSERT(after && strcmp(after, before) > 0);
+    free(before);
+    free(after);
     const char *rest[] = {e.ss, e.ss_de, e.ss_fol, e.de, e.fol};
     CU_ASSERT_EQUAL(run_delete(&e, &errs, rest, 5), CG_OK);
     CU_ASSERT_EQUAL(errs.count, 0);
@@ -229,7 +255,7 @@ cg_test_register_registry_delete(void)
                 test_references_exist);
     CU_add_test(s, "an object left without references: XDSUnreferencedObjectException",
                 test_unreferenced_object);
-    CU_add_test(s, "a folder membership alone, then the whole submission",
+    CU_add_test(s, "a folder membership alone (the Folder's lastUpdateTime advanced), then all",
                 test_membership_then_everything);
     CU_add_test(s, "a store failure: XDSRegistryError, nothing deleted", test_store_failure);
 }

@@ -140,7 +140,7 @@ del(cg_store *st, const graph *g, const int *which, const char *extra, cg_store_
     if (extra)
         uuids[n++] = extra;
     cg_err_init(err);
-    return cg_store_delete_objects(st, uuids, n, c, err);
+    return cg_store_delete_objects(st, uuids, n, NULL, 0, c, err);
 }
 
 static const cg_store_conflict *
