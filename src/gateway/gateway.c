@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
+#include "audit/sink.h"
 #include "registry/registry.h"
 #include "render/render.h"
 #include "repository/repository.h"
@@ -52,6 +54,10 @@ struct cg_gateway {
     pthread_mutex_t log_lock;
     cg_pif *pif;   /* the patient identity feed (ITI-8), NULL without pif.listen */
     cg_mllp *mllp; /* its listener */
+    cg_audit_sink *audit; /* the audit trail, NULL with audit.sink = off */
+    cg_audit_source audit_src;
+    char audit_host[256];  /* our host name */
+    char *audit_base;      /* "https://host:port": our endpoints' URLs start with it */
 };
 
 int cg_gateway_repository_id(char out[CG_OID_MAX + 1], const char *data_dir,
@@ -138,11 +144,94 @@ static const char *gateway_outcome(xmlNodePtr root)
     return "ok";
 }
 
-/* One access-log line per request: time, peer, certificate subject, action, outcome, ms. */
+/* The first RegistryError of an answer (on the root or its first element child), as
+ * "errorCode: codeContext", NULL when none. */
+static const char *gateway_first_error(cg_pool *pool, xmlNodePtr root)
+{
+    for (int depth = 0; root && depth < 2; depth++) {
+        for (xmlNodePtr l = root->children; l; l = l->next) {
+            if (l->type != XML_ELEMENT_NODE || strcmp((const char *)l->name, "RegistryErrorList"))
+                continue;
+            for (xmlNodePtr e = l->children; e; e = e->next) {
+                if (e->type != XML_ELEMENT_NODE)
+                    continue;
+                xmlChar *code = xmlGetProp(e, (const xmlChar *)"errorCode");
+                xmlChar *ctx = xmlGetProp(e, (const xmlChar *)"codeContext");
+                const char *t = cg_pool_printf(pool, "%s: %.600s", code ? (char *)code : "",
+                                               ctx ? (char *)ctx : "");
+                xmlFree(code);
+                xmlFree(ctx);
+                return t;
+            }
+        }
+        xmlNodePtr c = root->children;
+        while (c && c->type != XML_ELEMENT_NODE)
+            c = c->next;
+        root = c;
+    }
+    return NULL;
+}
+
+/* The audit record of one request (every routed GET and every POST, answered or refused),
+ * written once, after the answer. What the handler did not set comes from the request and the
+ * answer: the transaction from the action, the outcome from the status. */
+static void gateway_audit(cg_gateway *gw, const cg_request *req, const cg_response *resp,
+                          int status)
+{
+    cg_audit_event *ev = req->audit;
+    if (!gw->audit || !ev)
+        return;
+    if (!ev->transaction)
+        ev->transaction = cg_audit_transaction_by_action(req->action)->id;
+    ev->peer_addr = req->peer_addr;
+    ev->peer_subject = req->peer_subject;
+    if (req->reply_to && !ev->peer_user)
+        ev->peer_user = cg_pool_strndup(req->pool, req->reply_to, CG_AUDIT_MAX_TEXT);
+    if (req->path)
+        ev->endpoint = cg_pool_printf(req->pool, "%s%.*s", gw->audit_base, CG_AUDIT_MAX_TEXT,
+                                      req->path);
+    if (ev->outcome == CG_AUDIT_SUCCESS && !ev->outcome_text) {
+        if (resp && resp->fault) {
+            cg_audit_set_outcome(ev,
+                                 resp->fault == CG_FAULT_RECEIVER ? CG_AUDIT_MAJOR_FAILURE
+                                                                  : CG_AUDIT_SERIOUS_FAILURE,
+                                 resp->fault_reason);
+        } else if (resp && resp->body) {
+            xmlNodePtr root = xmlDocGetRootElement(resp->body);
+            const char *o = gateway_outcome(root);
+            if (strcmp(o, "partial") == 0)
+                cg_audit_set_outcome(ev, CG_AUDIT_MINOR_FAILURE,
+                                     gateway_first_error(req->pool, root));
+            else if (strcmp(o, "failure") == 0)
+                cg_audit_set_outcome(ev, CG_AUDIT_SERIOUS_FAILURE,
+                                     gateway_first_error(req->pool, root));
+            else if (status >= 400)
+                cg_audit_set_outcome(ev, CG_AUDIT_SERIOUS_FAILURE,
+                                     cg_pool_printf(req->pool, "HTTP %d", status));
+        } else if (status >= 400) {
+            cg_audit_set_outcome(ev,
+                                 status >= 500 ? CG_AUDIT_MAJOR_FAILURE : CG_AUDIT_SERIOUS_FAILURE,
+                                 cg_pool_printf(req->pool, "HTTP %d", status));
+        }
+    }
+    cg_buf msg;
+    cg_buf_init(&msg, (size_t)15 << 20);
+    if (cg_audit_message(&msg, ev, &gw->audit_src) == CG_OK)
+        cg_audit_sink_put(gw->audit, msg.data, msg.len);
+    else
+        fprintf(stderr, "cdagate: audit: the record of a %s request could not be written\n",
+                ev->transaction ? ev->transaction : "-");
+    cg_buf_dispose(&msg);
+}
+
+/* One access-log line per request: time, peer, certificate subject, action, outcome, ms; and
+ * the request's audit record. */
 static void gateway_log(void *ctx, const cg_request *req, const cg_response *resp, int status,
                         double ms)
 {
     cg_gateway *gw = ctx;
+    if (req)
+        gateway_audit(gw, req, resp, status);
     if (!gw->access_log)
         return;
     char when[32];
@@ -209,6 +298,30 @@ static void gateway_pif_message(void *ctx, const char *peer, const char *msg, si
     cg_pif_outcome o;
     cg_pif_handle(gw->pif, msg, len, truncated, answer, &o);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (gw->audit) {
+        /* ITI TF-2a 3.8.5.1: the Patient Identity Source (MSH-3|MSH-4) is the Source Role, the
+         * registry (MSH-5|MSH-6) the Destination; one record per message, AE and AR too. A
+         * merge is one record of the surviving patient and the merged one, action U. */
+        cg_pool *pool = cg_pool_new(8192);
+        cg_audit_event *ev = cg_audit_event_new(pool);
+        cg_audit_set_transaction(ev, "ITI-8");
+        ev->action_code = strstr(o.event, "A08") || strstr(o.event, "A40") ? 'U' : 'C';
+        ev->peer_addr = peer;
+        ev->peer_user = o.sender[0] ? cg_pool_strdup(pool, o.sender) : NULL;
+        ev->endpoint = o.receiver[0] ? cg_pool_strdup(pool, o.receiver) : NULL;
+        ev->hl7_control_id = strcmp(o.control_id, "-") ? cg_pool_strdup(pool, o.control_id) : NULL;
+        cg_audit_add_patient(ev, o.patient);
+        cg_audit_add_patient(ev, o.merged);
+        if (strcmp(o.ack, "AA") != 0)
+            cg_audit_set_outcome(ev, CG_AUDIT_SERIOUS_FAILURE,
+                                 cg_pool_printf(pool, "%s %d: %s", o.ack, o.error, o.text));
+        cg_buf rec;
+        cg_buf_init(&rec, (size_t)1 << 20);
+        if (cg_audit_message(&rec, ev, &gw->audit_src) == CG_OK)
+            cg_audit_sink_put(gw->audit, rec.data, rec.len);
+        cg_buf_dispose(&rec);
+        cg_pool_free(pool);
+    }
     if (!gw->access_log)
         return;
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -265,6 +378,67 @@ static int gateway_pif_open(cg_gateway *gw, cg_err *err)
     if (cg_mllp_open(&gw->mllp, &mc, &merr) != CG_OK)
         return cg_err_set(err, merr.code, "pif.listen %s: %s", cfg->pif_listen, merr.msg);
     return CG_OK;
+}
+
+/* The audit trail: the sink of audit.sink, its spool in the data directory by default. */
+static int gateway_audit_open(cg_gateway *gw, cg_err *err)
+{
+    const cg_gateway_config *cfg = gw->cfg;
+    if (strcmp(cfg->audit_sink, "off") == 0)
+        return CG_OK;
+    if (gethostname(gw->audit_host, sizeof gw->audit_host - 1) != 0 || !gw->audit_host[0])
+        snprintf(gw->audit_host, sizeof gw->audit_host, "localhost");
+    char host[256];
+    int port = 0;
+    if (cg_listen_parse(cfg->listen, host, sizeof host, &port) != CG_OK)
+        host[0] = '\0';
+    int wildcard = !host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+    gw->audit_base = cg_xasprintf("%s://%s%s%s:%d", cfg->tls_cert ? "https" : "http",
+                                  !wildcard && strchr(host, ':') ? "[" : "",
+                                  wildcard ? gw->audit_host : host,
+                                  !wildcard && strchr(host, ':') ? "]" : "",
+                                  cg_server_port(gw->server));
+    gw->audit_src = (cg_audit_source){.source_id = cfg->audit_source_id ? cfg->audit_source_id
+                                                                        : gw->audit_host,
+                                      .enterprise_site = cfg->audit_site_id,
+                                      .host = gw->audit_host,
+                                      .pid = (long)getpid()};
+    char *spool = cfg->audit_spool_dir ? cg_xstrdup(cfg->audit_spool_dir)
+                                       : cg_fs_join(cfg->data_dir, "audit");
+    char *file = NULL;
+    char ahost[256];
+    cg_audit_sink_config sc = {.spool_dir = spool,
+                               .spool_max = cfg->audit_spool_max,
+                               .udp_max = cfg->audit_udp_max,
+                               .retry_max_ms = cfg->audit_retry_max * 1000,
+                               .delivery_ms = cfg->audit_delivery_ms,
+                               .tls_ca = cfg->audit_ca,
+                               .tls_cert = cfg->audit_cert,
+                               .tls_key = cfg->audit_key,
+                               .hostname = gw->audit_host};
+    int rc = CG_OK;
+    if (strcmp(cfg->audit_sink, "file") == 0) {
+        sc.kind = CG_AUDIT_SINK_FILE;
+        file = cfg->audit_file ? cg_xstrdup(cfg->audit_file) : cg_fs_join(spool, "audit.log");
+        sc.file = file;
+    } else {
+        sc.kind = strcmp(cfg->audit_sink, "udp") == 0 ? CG_AUDIT_SINK_UDP : CG_AUDIT_SINK_TLS;
+        if (cg_listen_parse(cfg->audit_address, ahost, sizeof ahost, &sc.port) != CG_OK ||
+            !ahost[0] || sc.port == 0) {
+            rc = cg_err_set(err, CG_EINVAL, "audit.address = \"%s\" is not HOST:PORT",
+                            cfg->audit_address);
+            goto done;
+        }
+        sc.host = ahost; /* copied by the sink */
+    }
+    cg_err serr;
+    cg_err_init(&serr);
+    if ((rc = cg_audit_sink_open(&gw->audit, &sc, &serr)) != CG_OK)
+        rc = cg_err_set(err, rc, "audit: %s", serr.msg);
+done:
+    free(spool);
+    free(file);
+    return rc;
 }
 
 int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
@@ -373,6 +547,8 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     if (sc.pending_max_age_s < PENDING_MAX_AGE_MIN_S)
         sc.pending_max_age_s = PENDING_MAX_AGE_MIN_S;
     if ((rc = cg_store_open(&gw->store, &sc, err)) != CG_OK)
+        goto fail;
+    if ((rc = gateway_audit_open(gw, err)) != CG_OK)
         goto fail;
 
     if (cfg->content_policy != CG_CONTENT_OFF) {
@@ -497,6 +673,14 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
     else
         fprintf(out, "cdagate: C-CDA content validation: %s, well-formedness only: %s\n",
                 policy[c->content_policy], gw->profile_missing);
+    if (!gw->audit)
+        fprintf(out, "cdagate: audit trail off\n");
+    else if (strcmp(c->audit_sink, "file") == 0)
+        fprintf(out, "cdagate: audit trail (ATNA) to %s\n",
+                c->audit_file ? c->audit_file : "DATA_DIR/audit/audit.log");
+    else
+        fprintf(out, "cdagate: audit trail (ATNA) to syslog over %s at %s\n",
+                strcmp(c->audit_sink, "tls") == 0 ? "TLS" : "UDP", c->audit_address);
     if (gw->mllp)
         fprintf(out, "cdagate: patient identity feed (ITI-8, HL7 v2 over MLLP) on mllp://%.*s:%d\n",
                 (int)(strrchr(c->pif_listen, ':') - c->pif_listen), c->pif_listen,
@@ -512,6 +696,8 @@ void cg_gateway_free(cg_gateway *gw)
     cg_mllp_free(gw->mllp); /* its connections answer before the registry goes */
     cg_pif_free(gw->pif);
     cg_server_free(gw->server);
+    cg_audit_sink_free(gw->audit); /* after the last request's record */
+    free(gw->audit_base);
     cg_xds_forward_free(gw->forward);
     cg_repository_free(gw->repository);
     cg_registry_free(gw->registry);
