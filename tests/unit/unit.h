@@ -28,6 +28,8 @@ void cg_test_register_svc_view(void);
 
 void cg_test_register_hl7v2_message(void);
 void cg_test_register_svc_pif(void);
+void cg_test_register_audit(void);
+void cg_test_register_audit_sink(void);
 
 /* A fixture's path: CG_TEST_FIXTURES "/" rel; free() it. */
 char *cg_test_fixture(const char *rel);
