@@ -49,6 +49,24 @@ static void config_defaults(cg_gateway_config *c)
     c->audit_delivery_ms = 1000;
 }
 
+/* [access]: roles need client certificates (mutual TLS). */
+static int config_access(cg_gateway_config *c, cg_err *err)
+{
+    const char **roles[] = {&c->access_source, &c->access_consumer, &c->access_gateway_peer,
+                            &c->access_admin};
+    int any = 0;
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        if (*roles[i] && !**roles[i])
+            *roles[i] = NULL;
+        any |= *roles[i] != NULL;
+    }
+    if (any && !c->tls_client_ca)
+        return cg_err_set(err, CG_EINVAL,
+                          "[access] maps client certificates to roles: it needs mutual TLS "
+                          "(tls.client_ca)");
+    return CG_OK;
+}
+
 /* [audit]: the sink and what it needs. */
 static int config_audit(cg_gateway_config *c, cg_err *err)
 {
@@ -170,6 +188,10 @@ static int config_read(cg_gateway_config *c, cg_err *err)
     cg_conf_string(f, "audit.spool_dir", &c->audit_spool_dir);
     cg_conf_string(f, "audit.source_id", &c->audit_source_id);
     cg_conf_string(f, "audit.enterprise_site_id", &c->audit_site_id);
+    cg_conf_string(f, "access.source", &c->access_source);
+    cg_conf_string(f, "access.consumer", &c->access_consumer);
+    cg_conf_string(f, "access.gateway_peer", &c->access_gateway_peer);
+    cg_conf_string(f, "access.admin", &c->access_admin);
     if ((rc = cg_conf_uint(f, "server.threads", 0, 1024, &c->threads, err)) ||
         (rc = cg_conf_uint(f, "server.max_connections", 1, 100000, &c->max_connections, err)) ||
         (rc = cg_conf_bool(f, "server.allow_plain_http", &c->allow_plain_http, err)) ||
@@ -202,7 +224,7 @@ static int config_read(cg_gateway_config *c, cg_err *err)
         (rc = cg_conf_size(f, "audit.udp_max_bytes", 480, 65507, &c->audit_udp_max, err)) ||
         (rc = cg_conf_uint(f, "audit.retry_max", 1, 3600, &c->audit_retry_max, err)) ||
         (rc = cg_conf_uint(f, "audit.delivery_delay_ms", 0, 60000, &c->audit_delivery_ms, err)) ||
-        (rc = config_audit(c, err)))
+        (rc = config_audit(c, err)) || (rc = config_access(c, err)))
         return rc;
     if (policy) {
         if (strcmp(policy, "reject") == 0)
@@ -330,5 +352,8 @@ void cg_gateway_config_print(const cg_gateway_config *c, void *file)
             c->audit_sink, S(c->audit_file), S(c->audit_address), S(c->audit_ca), S(c->audit_cert),
             S(c->audit_key), S(c->audit_spool_dir), c->audit_spool_max, c->audit_udp_max,
             c->audit_retry_max, c->audit_delivery_ms, S(c->audit_source_id), S(c->audit_site_id));
+    fprintf(out, "\n[access]\nsource = %s\nconsumer = %s\ngateway_peer = %s\nadmin = %s\n",
+            S(c->access_source), S(c->access_consumer), S(c->access_gateway_peer),
+            S(c->access_admin));
 #undef S
 }

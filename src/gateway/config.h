@@ -72,6 +72,9 @@ typedef struct cg_gateway_config {
     unsigned audit_delivery_ms;
     const char *audit_source_id;  /* AuditSourceID; NULL: the host name */
     const char *audit_site_id;    /* AuditEnterpriseSiteID; NULL: none */
+    /* [access] client certificate subjects per role ('|' between subjects, "*": any client
+     * certificate); all NULL: no access control (every authenticated client may do anything) */
+    const char *access_source, *access_consumer, *access_gateway_peer, *access_admin;
     /* the parsed file and overrides; strings above point into it */
     cg_conf conf;
 } cg_gateway_config;

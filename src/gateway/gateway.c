@@ -26,11 +26,30 @@
 #include "validate/profile.h"
 
 #define REPOSITORY_ID_FILE "repository-id"
+#define GATEWAY_ROUTES 6 /* SOAP routes (actions) this server can have */
 /* Documents held for a remote registry's answer longer than this at start-up were left by a
  * process that died waiting: deleted. Well past the longest wait (connect, send and receive,
  * each up to registry_timeout), so that nothing still waited for is touched. */
 #define PENDING_MAX_AGE_MIN_S 600
 #define PENDING_MAX_AGE_TIMEOUTS 10
+
+/* [access]: the roles a client certificate may hold (docs/configuration.md). */
+typedef enum gateway_role {
+    ROLE_SOURCE,       /* a Document Source: ITI-41, ITI-42 */
+    ROLE_CONSUMER,     /* a Document Consumer: ITI-43, ITI-18, ITI-51, the document views */
+    ROLE_GATEWAY_PEER, /* an Initiating Gateway: ITI-38, ITI-39 */
+    ROLE_ADMIN         /* a Document Administrator: ITI-86, ITI-57, ITI-62, and every other */
+} gateway_role;
+
+/* A route with the role it requires: the route's own handler behind a check. */
+typedef struct gateway_guard {
+    cg_gateway *gw;
+    gateway_role role;
+    const char *transaction; /* for the refusal's audit record (GET routes) */
+    cg_handler_fn fn;
+    cg_get_fn get_fn;
+    void *ctx;
+} gateway_guard;
 
 struct cg_gateway {
     const cg_gateway_config *cfg;
@@ -42,12 +61,15 @@ struct cg_gateway {
     cg_repository *repository;
     cg_xds_forward *forward; /* ITI-42 to the remote registry, NULL without one */
     cg_xds xds;
-    cg_route routes[6];
+    cg_route routes[GATEWAY_ROUTES];
+    gateway_guard guards[GATEWAY_ROUTES]; /* one per route (gateway_guard_routes) */
     cg_server_wsdl wsdl[2];
     cg_render *render; /* the document views' stylesheet; NULL when it could not be loaded */
     char *render_missing;
     cg_view view;
     cg_get_route get_routes[2];
+    gateway_guard get_guards[2];
+    int access_on; /* [access] has a role mapping: every route checks the client's role */
     cg_server *server;
     FILE *access_log;
     int own_access_log;
@@ -380,6 +402,135 @@ static int gateway_pif_open(cg_gateway *gw, cg_err *err)
     return CG_OK;
 }
 
+/* ---- access control ------------------------------------------------------------------------ */
+
+static const char *const role_key[] = {"access.source", "access.consumer", "access.gateway_peer",
+                                       "access.admin"};
+
+/* The role an action requires; anything not listed (a transaction added without a row here)
+ * is for administrators only. */
+static gateway_role gateway_action_role(const char *action)
+{
+    static const struct {
+        const char *action;
+        gateway_role role;
+    } table[] = {
+        {"urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", ROLE_SOURCE},
+        {"urn:ihe:iti:2007:RegisterDocumentSet-b", ROLE_SOURCE},
+        {"urn:ihe:iti:2007:RetrieveDocumentSet", ROLE_CONSUMER},
+        {"urn:ihe:iti:2007:RegistryStoredQuery", ROLE_CONSUMER},
+        {"urn:ihe:iti:2009:MultiPatientStoredQuery", ROLE_CONSUMER},
+        {"urn:ihe:iti:2007:CrossGatewayQuery", ROLE_GATEWAY_PEER},
+        {"urn:ihe:iti:2007:CrossGatewayRetrieve", ROLE_GATEWAY_PEER},
+        {"urn:ihe:iti:2017:RemoveDocuments", ROLE_ADMIN},
+        {"urn:ihe:iti:2010:UpdateDocumentSet", ROLE_ADMIN},
+        {"urn:ihe:iti:2010:DeleteDocumentSet", ROLE_ADMIN},
+    };
+    for (size_t i = 0; action && i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].action, action) == 0)
+            return table[i].role;
+    return ROLE_ADMIN;
+}
+
+/* Whether subject is one of list's ('|' between subjects, spaces around them ignored; "*":
+ * any certificate). */
+static int gateway_listed(const char *list, const char *subject)
+{
+    for (const char *p = list; p && *p;) {
+        const char *bar = strchr(p, '|');
+        const char *end = bar ? bar : p + strlen(p);
+        while (p < end && *p == ' ')
+            p++;
+        const char *e = end;
+        while (e > p && e[-1] == ' ')
+            e--;
+        size_t n = (size_t)(e - p);
+        if ((n == 1 && *p == '*') || (n == strlen(subject) && memcmp(p, subject, n) == 0))
+            return 1;
+        p = bar ? bar + 1 : end;
+    }
+    return 0;
+}
+
+static int gateway_allows(const cg_gateway *gw, const char *subject, gateway_role role)
+{
+    const cg_gateway_config *c = gw->cfg;
+    const char *lists[] = {c->access_source, c->access_consumer, c->access_gateway_peer,
+                           c->access_admin};
+    if (!gw->access_on)
+        return 1;
+    if (!subject)
+        return 0; /* mutual TLS makes this rare: a certificate without a subject */
+    return gateway_listed(c->access_admin, subject) || gateway_listed(lists[role], subject);
+}
+
+static const char *gateway_denied(cg_pool *pool, const char *subject, gateway_role role)
+{
+    return cg_pool_printf(pool,
+                          "access denied: the client certificate %s%.300s%s does not hold the role "
+                          "this transaction requires (%s)",
+                          subject ? "\"" : "", subject ? subject : "(none)", subject ? "\"" : "",
+                          role_key[role]);
+}
+
+/* A SOAP route behind its role: a refusal is a Sender fault saying which role (the request's
+ * audit record says the same, with outcome 8). */
+static int gateway_guarded(void *ctx, const cg_request *req, cg_response *resp)
+{
+    gateway_guard *g = ctx;
+    if (!gateway_allows(g->gw, req->peer_subject, g->role)) {
+        cg_response_fault(resp, req->pool, CG_FAULT_SENDER, NULL, "%s",
+                          gateway_denied(req->pool, req->peer_subject, g->role));
+        return CG_OK;
+    }
+    return g->fn(g->ctx, req, resp);
+}
+
+/* A page behind its role: 403. */
+static int gateway_guarded_get(void *ctx, const cg_request *req, const char *rest,
+                               const char *query, cg_http_answer *out)
+{
+    gateway_guard *g = ctx;
+    if (!gateway_allows(g->gw, req->peer_subject, g->role)) {
+        const char *why = gateway_denied(req->pool, req->peer_subject, g->role);
+        cg_audit_set_transaction(req->audit, g->transaction);
+        cg_audit_set_outcome(req->audit, CG_AUDIT_SERIOUS_FAILURE, why);
+        const char *text = cg_pool_printf(req->pool, "%s\n", why);
+        out->status = 403;
+        out->content_type = "text/plain; charset=utf-8";
+        out->data = (const unsigned char *)text;
+        out->len = strlen(text);
+        out->headers = "Cache-Control: no-store";
+        return CG_OK;
+    }
+    return g->get_fn(g->ctx, req, rest, query, out);
+}
+
+/* Every route (those added later too) behind the role its action requires. */
+static void gateway_guard_routes(cg_gateway *gw, size_t nroutes, size_t nget)
+{
+    const cg_gateway_config *c = gw->cfg;
+    gw->access_on = c->access_source || c->access_consumer || c->access_gateway_peer ||
+                    c->access_admin;
+    if (!gw->access_on)
+        return;
+    for (size_t i = 0; i < nroutes; i++) {
+        gw->guards[i] = (gateway_guard){gw, gateway_action_role(gw->routes[i].action), NULL,
+                                        gw->routes[i].fn, NULL, gw->routes[i].ctx};
+        gw->routes[i].fn = gateway_guarded;
+        gw->routes[i].ctx = &gw->guards[i];
+    }
+    for (size_t i = 0; i < nget; i++) {
+        const char *tx = strcmp(gw->get_routes[i].prefix, CG_VIEW_PREFIX) == 0
+                             ? CG_AUDIT_DOCUMENT_VIEW
+                             : CG_AUDIT_PATIENT_PAGE;
+        gw->get_guards[i] = (gateway_guard){gw, ROLE_CONSUMER, tx, NULL, gw->get_routes[i].fn,
+                                            gw->get_routes[i].ctx};
+        gw->get_routes[i].fn = gateway_guarded_get;
+        gw->get_routes[i].ctx = &gw->get_guards[i];
+    }
+}
+
 /* The audit trail: the sink of audit.sink, its spool in the data directory by default. */
 static int gateway_audit_open(cg_gateway *gw, cg_err *err)
 {
@@ -524,6 +675,7 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     gw->get_routes[1] = (cg_get_route){CG_VIEW_PATIENT_PREFIX, cg_svc_patient_page, &gw->view};
     sv.get_routes = gw->get_routes;
     sv.nget_routes = cfg->registry_url ? 1 : 2; /* the patient page needs the local registry */
+    gateway_guard_routes(gw, sv.nroutes, sv.nget_routes);
     sv.wsdl_dir = gateway_wsdl_dir();
     sv.wsdl_map = gw->wsdl;
     sv.nwsdl = nroutes > 3 ? 2 : 1;
