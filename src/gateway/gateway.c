@@ -138,10 +138,24 @@ static int gateway_health(void *ctx, cg_buf *out)
     cg_buf_printf(out,
                   "{\"status\":\"ok\",\"repositoryUniqueId\":\"%s\",\"documentEntries\":%lld,"
                   "\"submissionSets\":%lld,\"documents\":%lld,\"patients\":%lld,"
-                  "\"pendingDocuments\":%lld}",
+                  "\"pendingDocuments\":%lld",
                   gw->repository_id, (long long)st.document_entries, (long long)st.submission_sets,
                   (long long)st.documents, (long long)st.patients,
                   (long long)st.pending_documents);
+    if (gw->audit) {
+        /* the audit trail: undelivered bytes, records dropped (a full spool), the last failure */
+        cg_audit_sink_stats as;
+        cg_audit_sink_get_stats(gw->audit, &as);
+        cg_buf_printf(out, ",\"audit\":{\"queuedBytes\":%llu,\"delivered\":%llu,"
+                           "\"dropped\":%llu,\"lastSequenceId\":%lu,\"lastError\":\"",
+                      (unsigned long long)as.queued_bytes, (unsigned long long)as.delivered,
+                      (unsigned long long)as.dropped, (unsigned long)as.last_sequence);
+        for (const char *p = as.last_error; *p; p++)
+            if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+                cg_buf_putc(out, *p);
+        cg_buf_puts(out, "\"}");
+    }
+    cg_buf_putc(out, '}');
     return 200;
 }
 
