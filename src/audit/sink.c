@@ -39,6 +39,7 @@
 #define COMPACT_BYTES ((uint64_t)1 << 20) /* empty a delivered spool at once from this size */
 #define COMPACT_IDLE_MS 2000              /* ... or when nothing was put for this long */
 #define PERSIST_MS 200                    /* the position file is written at most this often */
+#define SYNC_MIN_MS 20                    /* the spool is fsynced at most this often */
 #define CONNECT_TIMEOUT_MS 5000
 #define IO_TIMEOUT_S 10
 #define RETRY_FIRST_MS 100
@@ -72,6 +73,7 @@ struct cg_audit_sink {
     cg_audit_sink_stats stats;
     /* the sending thread's own */
     uint64_t synced;   /* spool bytes fsynced */
+    int64_t synced_ms; /* when */
     uint64_t sent;     /* spool bytes handed to the sink */
     uint64_t sent_records, acked_records;
     uint64_t persisted; /* offset the position file says */
@@ -614,11 +616,15 @@ static void *sender_main(void *arg)
         int64_t now = now_ms();
         if (stop && !stop_at)
             stop_at = now + STOP_DRAIN_MS;
-        if (end > s->synced) {
+        /* one fsync of the spool for every record put in SYNC_MIN_MS: a busy server's records
+         * share it (as submissions share a group commit); only fsynced records are sent */
+        if (end > s->synced && (stop || now - s->synced_ms >= SYNC_MIN_MS)) {
             if (fdatasync(s->spool_fd) != 0)
                 set_error(s, "fdatasync(%s): %s", s->spool_path, strerror(errno));
             s->synced = end;
+            s->synced_ms = now;
         }
+        end = s->synced;
         if (s->sent < end && now >= s->retry_at_ms) {
             if (s->cfg.kind == CG_AUDIT_SINK_FILE)
                 file_reopen_if_moved(s);
@@ -678,11 +684,15 @@ static void *sender_main(void *arg)
         }
         if (s->stop && (s->acked == s->end || now >= stop_at))
             break;
-        if (s->end > s->sent && now >= s->retry_at_ms)
-            continue; /* more to send at once */
+        int64_t sync_at = s->synced_ms + SYNC_MIN_MS;
+        if ((s->end > s->synced && (s->stop || now >= sync_at)) ||
+            (s->synced > s->sent && now >= s->retry_at_ms))
+            continue; /* more to sync or send at once */
         int64_t wait_ms = 1000;
         if (s->ncps)
             wait_ms = s->cfg.delivery_ms < 100 ? s->cfg.delivery_ms + 1 : 100;
+        if (s->end > s->synced && sync_at - now < wait_ms)
+            wait_ms = sync_at > now ? sync_at - now : 1;
         if (s->end > s->sent && s->retry_at_ms - now < wait_ms)
             wait_ms = s->retry_at_ms > now ? s->retry_at_ms - now : 1;
         if (s->stop && wait_ms > 50)
@@ -695,7 +705,7 @@ static void *sender_main(void *arg)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        if (!s->stop && s->end == end)
+        if (!s->stop)
             pthread_cond_timedwait(&s->wake, &s->lock, &until);
     }
     pthread_mutex_unlock(&s->lock);

@@ -48,7 +48,7 @@ int cg_audit_sink_open(cg_audit_sink **out, const cg_audit_sink_config *cfg, cg_
 /* Appends one record (the AuditMessage XML, one line) to the spool as a syslog message, in the
  * order of the calls, and wakes the sending thread. Thread-safe. The record is in the spool
  * file (the kernel's page cache: a crash of the process loses nothing) when this returns; the
- * spool is fsynced by the sending thread before anything is sent, within a second.
+ * sending thread fsyncs the spool (at most every 20 ms) before it sends what it holds.
  * CG_ETOOBIG: the spool is full (the record is dropped and counted); CG_EIO: the write failed. */
 int cg_audit_sink_put(cg_audit_sink *s, const char *xml, size_t len);
 
