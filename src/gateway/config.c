@@ -42,6 +42,60 @@ static void config_defaults(cg_gateway_config *c)
     c->pif_max_connections = 16;
     c->pif_receive_timeout = 30;
     c->pif_idle_timeout = 300;
+    c->audit_sink = "file";
+    c->audit_spool_max = (size_t)1 << 30;
+    c->audit_udp_max = 65507;
+    c->audit_retry_max = 10;
+    c->audit_delivery_ms = 1000;
+}
+
+/* [access]: roles need client certificates (mutual TLS). */
+static int config_access(cg_gateway_config *c, cg_err *err)
+{
+    const char **roles[] = {&c->access_source, &c->access_consumer, &c->access_gateway_peer,
+                            &c->access_admin};
+    int any = 0;
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        if (*roles[i] && !**roles[i])
+            *roles[i] = NULL;
+        any |= *roles[i] != NULL;
+    }
+    if (any && !c->tls_client_ca)
+        return cg_err_set(err, CG_EINVAL,
+                          "[access] maps client certificates to roles: it needs mutual TLS "
+                          "(tls.client_ca)");
+    return CG_OK;
+}
+
+/* [audit]: the sink and what it needs. */
+static int config_audit(cg_gateway_config *c, cg_err *err)
+{
+    const char **optional[] = {&c->audit_file,      &c->audit_address,   &c->audit_ca,
+                               &c->audit_cert,      &c->audit_key,       &c->audit_spool_dir,
+                               &c->audit_source_id, &c->audit_site_id};
+    for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
+        if (*optional[i] && !**optional[i])
+            *optional[i] = NULL;
+    const char *k = c->audit_sink;
+    if (strcmp(k, "file") != 0 && strcmp(k, "udp") != 0 && strcmp(k, "tls") != 0 &&
+        strcmp(k, "off") != 0)
+        return cg_err_set(err, CG_EINVAL, "audit.sink = \"%s\": use file, udp, tls or off", k);
+    int net = strcmp(k, "udp") == 0 || strcmp(k, "tls") == 0;
+    if (net && !c->audit_address)
+        return cg_err_set(err, CG_EINVAL, "audit.sink = %s needs audit.address (HOST:PORT)", k);
+    if (!net && c->audit_address)
+        return cg_err_set(err, CG_EINVAL, "audit.address is for audit.sink = udp or tls");
+    if (strcmp(k, "tls") != 0 && (c->audit_ca || c->audit_cert || c->audit_key))
+        return cg_err_set(err, CG_EINVAL, "audit.ca, audit.certificate and audit.key are for "
+                                          "audit.sink = tls");
+    if (c->audit_key && !c->audit_cert)
+        return cg_err_set(err, CG_EINVAL, "audit.key needs audit.certificate");
+    if (c->audit_file && strcmp(k, "file") != 0)
+        return cg_err_set(err, CG_EINVAL, "audit.file is for audit.sink = file");
+    if (c->audit_site_id && !cg_id_is_oid(c->audit_site_id))
+        return cg_err_set(err, CG_EINVAL, "audit.enterprise_site_id = \"%s\" is not an OID",
+                          c->audit_site_id);
+    return CG_OK;
 }
 
 /* [pif]: the assigning authorities are OIDs; the processing ids P, D or T. */
@@ -125,6 +179,19 @@ static int config_read(cg_gateway_config *c, cg_err *err)
     cg_conf_string(f, "pif.listen", &c->pif_listen);
     cg_conf_string(f, "pif.assigning_authorities", &c->pif_authorities);
     cg_conf_string(f, "pif.processing_ids", &c->pif_processing_ids);
+    cg_conf_string(f, "audit.sink", &c->audit_sink);
+    cg_conf_string(f, "audit.file", &c->audit_file);
+    cg_conf_string(f, "audit.address", &c->audit_address);
+    cg_conf_string(f, "audit.ca", &c->audit_ca);
+    cg_conf_string(f, "audit.certificate", &c->audit_cert);
+    cg_conf_string(f, "audit.key", &c->audit_key);
+    cg_conf_string(f, "audit.spool_dir", &c->audit_spool_dir);
+    cg_conf_string(f, "audit.source_id", &c->audit_source_id);
+    cg_conf_string(f, "audit.enterprise_site_id", &c->audit_site_id);
+    cg_conf_string(f, "access.source", &c->access_source);
+    cg_conf_string(f, "access.consumer", &c->access_consumer);
+    cg_conf_string(f, "access.gateway_peer", &c->access_gateway_peer);
+    cg_conf_string(f, "access.admin", &c->access_admin);
     if ((rc = cg_conf_uint(f, "server.threads", 0, 1024, &c->threads, err)) ||
         (rc = cg_conf_uint(f, "server.max_connections", 1, 100000, &c->max_connections, err)) ||
         (rc = cg_conf_bool(f, "server.allow_plain_http", &c->allow_plain_http, err)) ||
@@ -152,7 +219,12 @@ static int config_read(cg_gateway_config *c, cg_err *err)
         (rc = cg_conf_uint(f, "pif.max_connections", 1, 1024, &c->pif_max_connections, err)) ||
         (rc = cg_conf_uint(f, "pif.receive_timeout", 1, 3600, &c->pif_receive_timeout, err)) ||
         (rc = cg_conf_uint(f, "pif.idle_timeout", 1, 86400, &c->pif_idle_timeout, err)) ||
-        (rc = config_pif(c, err)))
+        (rc = config_pif(c, err)) ||
+        (rc = cg_conf_size(f, "audit.spool_max_bytes", 1 << 20, (size_t)1 << 40, &c->audit_spool_max, err)) ||
+        (rc = cg_conf_size(f, "audit.udp_max_bytes", 480, 65507, &c->audit_udp_max, err)) ||
+        (rc = cg_conf_uint(f, "audit.retry_max", 1, 3600, &c->audit_retry_max, err)) ||
+        (rc = cg_conf_uint(f, "audit.delivery_delay_ms", 0, 60000, &c->audit_delivery_ms, err)) ||
+        (rc = config_audit(c, err)) || (rc = config_access(c, err)))
         return rc;
     if (policy) {
         if (strcmp(policy, "reject") == 0)
@@ -273,5 +345,15 @@ void cg_gateway_config_print(const cg_gateway_config *c, void *file)
             S(c->pif_listen), c->pif_allow_plain ? "true" : "false", c->pif_max_message,
             c->pif_max_connections, c->pif_receive_timeout, c->pif_idle_timeout,
             S(c->pif_authorities), S(c->pif_processing_ids));
+    fprintf(out,
+            "\n[audit]\nsink = %s\nfile = %s\naddress = %s\nca = %s\ncertificate = %s\nkey = %s\n"
+            "spool_dir = %s\nspool_max_bytes = %zu\nudp_max_bytes = %zu\nretry_max = %u\n"
+            "delivery_delay_ms = %u\nsource_id = %s\nenterprise_site_id = %s\n",
+            c->audit_sink, S(c->audit_file), S(c->audit_address), S(c->audit_ca), S(c->audit_cert),
+            S(c->audit_key), S(c->audit_spool_dir), c->audit_spool_max, c->audit_udp_max,
+            c->audit_retry_max, c->audit_delivery_ms, S(c->audit_source_id), S(c->audit_site_id));
+    fprintf(out, "\n[access]\nsource = %s\nconsumer = %s\ngateway_peer = %s\nadmin = %s\n",
+            S(c->access_source), S(c->access_consumer), S(c->access_gateway_peer),
+            S(c->access_admin));
 #undef S
 }

@@ -60,6 +60,21 @@ typedef struct cg_gateway_config {
     unsigned pif_receive_timeout, pif_idle_timeout; /* seconds */
     const char *pif_authorities;  /* OIDs separated by spaces or commas; NULL: all */
     const char *pif_processing_ids; /* MSH-11 values accepted, e.g. "P"; NULL: P, D, T */
+    /* [audit] the ATNA audit trail (docs/operations.md, "Audit trail") */
+    const char *audit_sink;       /* "file" (default), "udp", "tls" or "off" */
+    const char *audit_file;       /* file sink; NULL: DATA_DIR/audit/audit.log */
+    const char *audit_address;    /* udp, tls: HOST:PORT of the audit record repository */
+    const char *audit_ca, *audit_cert, *audit_key; /* tls */
+    const char *audit_spool_dir;  /* NULL: DATA_DIR/audit */
+    size_t audit_spool_max;
+    size_t audit_udp_max;
+    unsigned audit_retry_max;     /* seconds */
+    unsigned audit_delivery_ms;
+    const char *audit_source_id;  /* AuditSourceID; NULL: the host name */
+    const char *audit_site_id;    /* AuditEnterpriseSiteID; NULL: none */
+    /* [access] client certificate subjects per role ('|' between subjects, "*": any client
+     * certificate); all NULL: no access control (every authenticated client may do anything) */
+    const char *access_source, *access_consumer, *access_gateway_peer, *access_admin;
     /* the parsed file and overrides; strings above point into it */
     cg_conf conf;
 } cg_gateway_config;

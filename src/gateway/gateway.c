@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
+#include "audit/sink.h"
 #include "registry/registry.h"
 #include "render/render.h"
 #include "repository/repository.h"
@@ -24,11 +26,30 @@
 #include "validate/profile.h"
 
 #define REPOSITORY_ID_FILE "repository-id"
+#define GATEWAY_ROUTES 8 /* SOAP routes (actions) this server can have */
 /* Documents held for a remote registry's answer longer than this at start-up were left by a
  * process that died waiting: deleted. Well past the longest wait (connect, send and receive,
  * each up to registry_timeout), so that nothing still waited for is touched. */
 #define PENDING_MAX_AGE_MIN_S 600
 #define PENDING_MAX_AGE_TIMEOUTS 10
+
+/* [access]: the roles a client certificate may hold (docs/configuration.md). */
+typedef enum gateway_role {
+    ROLE_SOURCE,       /* a Document Source: ITI-41, ITI-42 */
+    ROLE_CONSUMER,     /* a Document Consumer: ITI-43, ITI-18, ITI-51, the document views */
+    ROLE_GATEWAY_PEER, /* an Initiating Gateway: ITI-38, ITI-39 */
+    ROLE_ADMIN         /* a Document Administrator: ITI-86, ITI-57, ITI-62, and every other */
+} gateway_role;
+
+/* A route with the role it requires: the route's own handler behind a check. */
+typedef struct gateway_guard {
+    cg_gateway *gw;
+    gateway_role role;
+    const char *transaction; /* for the refusal's audit record (GET routes) */
+    cg_handler_fn fn;
+    cg_get_fn get_fn;
+    void *ctx;
+} gateway_guard;
 
 struct cg_gateway {
     const cg_gateway_config *cfg;
@@ -40,18 +61,25 @@ struct cg_gateway {
     cg_repository *repository;
     cg_xds_forward *forward; /* ITI-42 to the remote registry, NULL without one */
     cg_xds xds;
-    cg_route routes[8];
+    cg_route routes[GATEWAY_ROUTES];
+    gateway_guard guards[GATEWAY_ROUTES]; /* one per route (gateway_guard_routes) */
     cg_server_wsdl wsdl[2];
     cg_render *render; /* the document views' stylesheet; NULL when it could not be loaded */
     char *render_missing;
     cg_view view;
     cg_get_route get_routes[2];
+    gateway_guard get_guards[2];
+    int access_on; /* [access] has a role mapping: every route checks the client's role */
     cg_server *server;
     FILE *access_log;
     int own_access_log;
     pthread_mutex_t log_lock;
     cg_pif *pif;   /* the patient identity feed (ITI-8), NULL without pif.listen */
     cg_mllp *mllp; /* its listener */
+    cg_audit_sink *audit; /* the audit trail, NULL with audit.sink = off */
+    cg_audit_source audit_src;
+    char audit_host[256];  /* our host name */
+    char *audit_base;      /* "https://host:port": our endpoints' URLs start with it */
 };
 
 int cg_gateway_repository_id(char out[CG_OID_MAX + 1], const char *data_dir,
@@ -110,10 +138,24 @@ static int gateway_health(void *ctx, cg_buf *out)
     cg_buf_printf(out,
                   "{\"status\":\"ok\",\"repositoryUniqueId\":\"%s\",\"documentEntries\":%lld,"
                   "\"submissionSets\":%lld,\"documents\":%lld,\"patients\":%lld,"
-                  "\"pendingDocuments\":%lld}",
+                  "\"pendingDocuments\":%lld",
                   gw->repository_id, (long long)st.document_entries, (long long)st.submission_sets,
                   (long long)st.documents, (long long)st.patients,
                   (long long)st.pending_documents);
+    if (gw->audit) {
+        /* the audit trail: undelivered bytes, records dropped (a full spool), the last failure */
+        cg_audit_sink_stats as;
+        cg_audit_sink_get_stats(gw->audit, &as);
+        cg_buf_printf(out, ",\"audit\":{\"queuedBytes\":%llu,\"delivered\":%llu,"
+                           "\"dropped\":%llu,\"lastSequenceId\":%lu,\"lastError\":\"",
+                      (unsigned long long)as.queued_bytes, (unsigned long long)as.delivered,
+                      (unsigned long long)as.dropped, (unsigned long)as.last_sequence);
+        for (const char *p = as.last_error; *p; p++)
+            if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+                cg_buf_putc(out, *p);
+        cg_buf_puts(out, "\"}");
+    }
+    cg_buf_putc(out, '}');
     return 200;
 }
 
@@ -138,11 +180,94 @@ static const char *gateway_outcome(xmlNodePtr root)
     return "ok";
 }
 
-/* One access-log line per request: time, peer, certificate subject, action, outcome, ms. */
+/* The first RegistryError of an answer (on the root or its first element child), as
+ * "errorCode: codeContext", NULL when none. */
+static const char *gateway_first_error(cg_pool *pool, xmlNodePtr root)
+{
+    for (int depth = 0; root && depth < 2; depth++) {
+        for (xmlNodePtr l = root->children; l; l = l->next) {
+            if (l->type != XML_ELEMENT_NODE || strcmp((const char *)l->name, "RegistryErrorList"))
+                continue;
+            for (xmlNodePtr e = l->children; e; e = e->next) {
+                if (e->type != XML_ELEMENT_NODE)
+                    continue;
+                xmlChar *code = xmlGetProp(e, (const xmlChar *)"errorCode");
+                xmlChar *ctx = xmlGetProp(e, (const xmlChar *)"codeContext");
+                const char *t = cg_pool_printf(pool, "%s: %.600s", code ? (char *)code : "",
+                                               ctx ? (char *)ctx : "");
+                xmlFree(code);
+                xmlFree(ctx);
+                return t;
+            }
+        }
+        xmlNodePtr c = root->children;
+        while (c && c->type != XML_ELEMENT_NODE)
+            c = c->next;
+        root = c;
+    }
+    return NULL;
+}
+
+/* The audit record of one request (every routed GET and every POST, answered or refused),
+ * written once, after the answer. What the handler did not set comes from the request and the
+ * answer: the transaction from the action, the outcome from the status. */
+static void gateway_audit(cg_gateway *gw, const cg_request *req, const cg_response *resp,
+                          int status)
+{
+    cg_audit_event *ev = req->audit;
+    if (!gw->audit || !ev)
+        return;
+    if (!ev->transaction)
+        ev->transaction = cg_audit_transaction_by_action(req->action)->id;
+    ev->peer_addr = req->peer_addr;
+    ev->peer_subject = req->peer_subject;
+    if (req->reply_to && !ev->peer_user)
+        ev->peer_user = cg_pool_strndup(req->pool, req->reply_to, CG_AUDIT_MAX_TEXT);
+    if (req->path)
+        ev->endpoint = cg_pool_printf(req->pool, "%s%.*s", gw->audit_base, CG_AUDIT_MAX_TEXT,
+                                      req->path);
+    if (ev->outcome == CG_AUDIT_SUCCESS && !ev->outcome_text) {
+        if (resp && resp->fault) {
+            cg_audit_set_outcome(ev,
+                                 resp->fault == CG_FAULT_RECEIVER ? CG_AUDIT_MAJOR_FAILURE
+                                                                  : CG_AUDIT_SERIOUS_FAILURE,
+                                 resp->fault_reason);
+        } else if (resp && resp->body) {
+            xmlNodePtr root = xmlDocGetRootElement(resp->body);
+            const char *o = gateway_outcome(root);
+            if (strcmp(o, "partial") == 0)
+                cg_audit_set_outcome(ev, CG_AUDIT_MINOR_FAILURE,
+                                     gateway_first_error(req->pool, root));
+            else if (strcmp(o, "failure") == 0)
+                cg_audit_set_outcome(ev, CG_AUDIT_SERIOUS_FAILURE,
+                                     gateway_first_error(req->pool, root));
+            else if (status >= 400)
+                cg_audit_set_outcome(ev, CG_AUDIT_SERIOUS_FAILURE,
+                                     cg_pool_printf(req->pool, "HTTP %d", status));
+        } else if (status >= 400) {
+            cg_audit_set_outcome(ev,
+                                 status >= 500 ? CG_AUDIT_MAJOR_FAILURE : CG_AUDIT_SERIOUS_FAILURE,
+                                 cg_pool_printf(req->pool, "HTTP %d", status));
+        }
+    }
+    cg_buf msg;
+    cg_buf_init(&msg, (size_t)15 << 20);
+    if (cg_audit_message(&msg, ev, &gw->audit_src) == CG_OK)
+        cg_audit_sink_put(gw->audit, msg.data, msg.len);
+    else
+        fprintf(stderr, "cdagate: audit: the record of a %s request could not be written\n",
+                ev->transaction ? ev->transaction : "-");
+    cg_buf_dispose(&msg);
+}
+
+/* One access-log line per request: time, peer, certificate subject, action, outcome, ms; and
+ * the request's audit record. */
 static void gateway_log(void *ctx, const cg_request *req, const cg_response *resp, int status,
                         double ms)
 {
     cg_gateway *gw = ctx;
+    if (req)
+        gateway_audit(gw, req, resp, status);
     if (!gw->access_log)
         return;
     char when[32];
@@ -209,6 +334,30 @@ static void gateway_pif_message(void *ctx, const char *peer, const char *msg, si
     cg_pif_outcome o;
     cg_pif_handle(gw->pif, msg, len, truncated, answer, &o);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (gw->audit) {
+        /* ITI TF-2a 3.8.5.1: the Patient Identity Source (MSH-3|MSH-4) is the Source Role, the
+         * registry (MSH-5|MSH-6) the Destination; one record per message, AE and AR too. A
+         * merge is one record of the surviving patient and the merged one, action U. */
+        cg_pool *pool = cg_pool_new(8192);
+        cg_audit_event *ev = cg_audit_event_new(pool);
+        cg_audit_set_transaction(ev, "ITI-8");
+        ev->action_code = strstr(o.event, "A08") || strstr(o.event, "A40") ? 'U' : 'C';
+        ev->peer_addr = peer;
+        ev->peer_user = o.sender[0] ? cg_pool_strdup(pool, o.sender) : NULL;
+        ev->endpoint = o.receiver[0] ? cg_pool_strdup(pool, o.receiver) : NULL;
+        ev->hl7_control_id = strcmp(o.control_id, "-") ? cg_pool_strdup(pool, o.control_id) : NULL;
+        cg_audit_add_patient(ev, o.patient);
+        cg_audit_add_patient(ev, o.merged);
+        if (strcmp(o.ack, "AA") != 0)
+            cg_audit_set_outcome(ev, CG_AUDIT_SERIOUS_FAILURE,
+                                 cg_pool_printf(pool, "%s %d: %s", o.ack, o.error, o.text));
+        cg_buf rec;
+        cg_buf_init(&rec, (size_t)1 << 20);
+        if (cg_audit_message(&rec, ev, &gw->audit_src) == CG_OK)
+            cg_audit_sink_put(gw->audit, rec.data, rec.len);
+        cg_buf_dispose(&rec);
+        cg_pool_free(pool);
+    }
     if (!gw->access_log)
         return;
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -265,6 +414,196 @@ static int gateway_pif_open(cg_gateway *gw, cg_err *err)
     if (cg_mllp_open(&gw->mllp, &mc, &merr) != CG_OK)
         return cg_err_set(err, merr.code, "pif.listen %s: %s", cfg->pif_listen, merr.msg);
     return CG_OK;
+}
+
+/* ---- access control ------------------------------------------------------------------------ */
+
+static const char *const role_key[] = {"access.source", "access.consumer", "access.gateway_peer",
+                                       "access.admin"};
+
+/* The role an action requires; anything not listed (a transaction added without a row here)
+ * is for administrators only. */
+static gateway_role gateway_action_role(const char *action)
+{
+    static const struct {
+        const char *action;
+        gateway_role role;
+    } table[] = {
+        {"urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", ROLE_SOURCE},
+        {"urn:ihe:iti:2007:RegisterDocumentSet-b", ROLE_SOURCE},
+        {"urn:ihe:iti:2007:RetrieveDocumentSet", ROLE_CONSUMER},
+        {"urn:ihe:iti:2007:RegistryStoredQuery", ROLE_CONSUMER},
+        {"urn:ihe:iti:2009:MultiPatientStoredQuery", ROLE_CONSUMER},
+        {"urn:ihe:iti:2007:CrossGatewayQuery", ROLE_GATEWAY_PEER},
+        {"urn:ihe:iti:2007:CrossGatewayRetrieve", ROLE_GATEWAY_PEER},
+        {"urn:ihe:iti:2017:RemoveDocuments", ROLE_ADMIN},
+        {"urn:ihe:iti:2010:UpdateDocumentSet", ROLE_ADMIN},
+        {"urn:ihe:iti:2010:DeleteDocumentSet", ROLE_ADMIN},
+    };
+    for (size_t i = 0; action && i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].action, action) == 0)
+            return table[i].role;
+    return ROLE_ADMIN;
+}
+
+/* Whether subject is one of list's ('|' between subjects, spaces around them ignored; "*":
+ * any certificate). */
+static int gateway_listed(const char *list, const char *subject)
+{
+    for (const char *p = list; p && *p;) {
+        const char *bar = strchr(p, '|');
+        const char *end = bar ? bar : p + strlen(p);
+        while (p < end && *p == ' ')
+            p++;
+        const char *e = end;
+        while (e > p && e[-1] == ' ')
+            e--;
+        size_t n = (size_t)(e - p);
+        if ((n == 1 && *p == '*') || (n == strlen(subject) && memcmp(p, subject, n) == 0))
+            return 1;
+        p = bar ? bar + 1 : end;
+    }
+    return 0;
+}
+
+static int gateway_allows(const cg_gateway *gw, const char *subject, gateway_role role)
+{
+    const cg_gateway_config *c = gw->cfg;
+    const char *lists[] = {c->access_source, c->access_consumer, c->access_gateway_peer,
+                           c->access_admin};
+    if (!gw->access_on)
+        return 1;
+    if (!subject)
+        return 0; /* mutual TLS makes this rare: a certificate without a subject */
+    return gateway_listed(c->access_admin, subject) || gateway_listed(lists[role], subject);
+}
+
+static const char *gateway_denied(cg_pool *pool, const char *subject, gateway_role role)
+{
+    return cg_pool_printf(pool,
+                          "access denied: the client certificate %s%.300s%s does not hold the role "
+                          "this transaction requires (%s)",
+                          subject ? "\"" : "", subject ? subject : "(none)", subject ? "\"" : "",
+                          role_key[role]);
+}
+
+/* A SOAP route behind its role: a refusal is a Sender fault saying which role (the request's
+ * audit record says the same, with outcome 8). */
+static int gateway_guarded(void *ctx, const cg_request *req, cg_response *resp)
+{
+    gateway_guard *g = ctx;
+    if (!gateway_allows(g->gw, req->peer_subject, g->role)) {
+        cg_response_fault(resp, req->pool, CG_FAULT_SENDER, NULL, "%s",
+                          gateway_denied(req->pool, req->peer_subject, g->role));
+        return CG_OK;
+    }
+    return g->fn(g->ctx, req, resp);
+}
+
+/* A page behind its role: 403. */
+static int gateway_guarded_get(void *ctx, const cg_request *req, const char *rest,
+                               const char *query, cg_http_answer *out)
+{
+    gateway_guard *g = ctx;
+    if (!gateway_allows(g->gw, req->peer_subject, g->role)) {
+        const char *why = gateway_denied(req->pool, req->peer_subject, g->role);
+        cg_audit_set_transaction(req->audit, g->transaction);
+        cg_audit_set_outcome(req->audit, CG_AUDIT_SERIOUS_FAILURE, why);
+        const char *text = cg_pool_printf(req->pool, "%s\n", why);
+        out->status = 403;
+        out->content_type = "text/plain; charset=utf-8";
+        out->data = (const unsigned char *)text;
+        out->len = strlen(text);
+        out->headers = "Cache-Control: no-store";
+        return CG_OK;
+    }
+    return g->get_fn(g->ctx, req, rest, query, out);
+}
+
+/* Every route (those added later too) behind the role its action requires. */
+static void gateway_guard_routes(cg_gateway *gw, size_t nroutes, size_t nget)
+{
+    const cg_gateway_config *c = gw->cfg;
+    gw->access_on = c->access_source || c->access_consumer || c->access_gateway_peer ||
+                    c->access_admin;
+    if (!gw->access_on)
+        return;
+    for (size_t i = 0; i < nroutes; i++) {
+        gw->guards[i] = (gateway_guard){gw, gateway_action_role(gw->routes[i].action), NULL,
+                                        gw->routes[i].fn, NULL, gw->routes[i].ctx};
+        gw->routes[i].fn = gateway_guarded;
+        gw->routes[i].ctx = &gw->guards[i];
+    }
+    for (size_t i = 0; i < nget; i++) {
+        const char *tx = strcmp(gw->get_routes[i].prefix, CG_VIEW_PREFIX) == 0
+                             ? CG_AUDIT_DOCUMENT_VIEW
+                             : CG_AUDIT_PATIENT_PAGE;
+        gw->get_guards[i] = (gateway_guard){gw, ROLE_CONSUMER, tx, NULL, gw->get_routes[i].fn,
+                                            gw->get_routes[i].ctx};
+        gw->get_routes[i].fn = gateway_guarded_get;
+        gw->get_routes[i].ctx = &gw->get_guards[i];
+    }
+}
+
+/* The audit trail: the sink of audit.sink, its spool in the data directory by default. */
+static int gateway_audit_open(cg_gateway *gw, cg_err *err)
+{
+    const cg_gateway_config *cfg = gw->cfg;
+    if (strcmp(cfg->audit_sink, "off") == 0)
+        return CG_OK;
+    if (gethostname(gw->audit_host, sizeof gw->audit_host - 1) != 0 || !gw->audit_host[0])
+        snprintf(gw->audit_host, sizeof gw->audit_host, "localhost");
+    char host[256];
+    int port = 0;
+    if (cg_listen_parse(cfg->listen, host, sizeof host, &port) != CG_OK)
+        host[0] = '\0';
+    int wildcard = !host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+    gw->audit_base = cg_xasprintf("%s://%s%s%s:%d", cfg->tls_cert ? "https" : "http",
+                                  !wildcard && strchr(host, ':') ? "[" : "",
+                                  wildcard ? gw->audit_host : host,
+                                  !wildcard && strchr(host, ':') ? "]" : "",
+                                  cg_server_port(gw->server));
+    gw->audit_src = (cg_audit_source){.source_id = cfg->audit_source_id ? cfg->audit_source_id
+                                                                        : gw->audit_host,
+                                      .enterprise_site = cfg->audit_site_id,
+                                      .host = gw->audit_host,
+                                      .pid = (long)getpid()};
+    char *spool = cfg->audit_spool_dir ? cg_xstrdup(cfg->audit_spool_dir)
+                                       : cg_fs_join(cfg->data_dir, "audit");
+    char *file = NULL;
+    char ahost[256];
+    cg_audit_sink_config sc = {.spool_dir = spool,
+                               .spool_max = cfg->audit_spool_max,
+                               .udp_max = cfg->audit_udp_max,
+                               .retry_max_ms = cfg->audit_retry_max * 1000,
+                               .delivery_ms = cfg->audit_delivery_ms,
+                               .tls_ca = cfg->audit_ca,
+                               .tls_cert = cfg->audit_cert,
+                               .tls_key = cfg->audit_key,
+                               .hostname = gw->audit_host};
+    int rc = CG_OK;
+    if (strcmp(cfg->audit_sink, "file") == 0) {
+        sc.kind = CG_AUDIT_SINK_FILE;
+        file = cfg->audit_file ? cg_xstrdup(cfg->audit_file) : cg_fs_join(spool, "audit.log");
+        sc.file = file;
+    } else {
+        sc.kind = strcmp(cfg->audit_sink, "udp") == 0 ? CG_AUDIT_SINK_UDP : CG_AUDIT_SINK_TLS;
+        if (cg_listen_parse(cfg->audit_address, ahost, sizeof ahost, &sc.port) != CG_OK ||
+            !ahost[0] || sc.port == 0) {
+            rc = cg_err_set(err, CG_EINVAL, "audit.address = \"%s\" is not HOST:PORT",
+                            cfg->audit_address);
+            goto done;
+        }
+        sc.host = ahost; /* copied by the sink */
+    }
+    cg_err serr;
+    cg_err_init(&serr);
+    if ((rc = cg_audit_sink_open(&gw->audit, &sc, &serr)) != CG_OK)
+        rc = cg_err_set(err, rc, "audit: %s", serr.msg);
+done:
+    free(spool);
+    free(file);
+    return rc;
 }
 
 int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
@@ -354,6 +693,7 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     gw->get_routes[1] = (cg_get_route){CG_VIEW_PATIENT_PREFIX, cg_svc_patient_page, &gw->view};
     sv.get_routes = gw->get_routes;
     sv.nget_routes = cfg->registry_url ? 1 : 2; /* the patient page needs the local registry */
+    gateway_guard_routes(gw, sv.nroutes, sv.nget_routes);
     sv.wsdl_dir = gateway_wsdl_dir();
     sv.wsdl_map = gw->wsdl;
     sv.nwsdl = nroutes > 3 ? 2 : 1;
@@ -377,6 +717,8 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     if (sc.pending_max_age_s < PENDING_MAX_AGE_MIN_S)
         sc.pending_max_age_s = PENDING_MAX_AGE_MIN_S;
     if ((rc = cg_store_open(&gw->store, &sc, err)) != CG_OK)
+        goto fail;
+    if ((rc = gateway_audit_open(gw, err)) != CG_OK)
         goto fail;
 
     if (cfg->content_policy != CG_CONTENT_OFF) {
@@ -503,6 +845,14 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
     else
         fprintf(out, "cdagate: C-CDA content validation: %s, well-formedness only: %s\n",
                 policy[c->content_policy], gw->profile_missing);
+    if (!gw->audit)
+        fprintf(out, "cdagate: audit trail off\n");
+    else if (strcmp(c->audit_sink, "file") == 0)
+        fprintf(out, "cdagate: audit trail (ATNA) to %s\n",
+                c->audit_file ? c->audit_file : "DATA_DIR/audit/audit.log");
+    else
+        fprintf(out, "cdagate: audit trail (ATNA) to syslog over %s at %s\n",
+                strcmp(c->audit_sink, "tls") == 0 ? "TLS" : "UDP", c->audit_address);
     if (gw->mllp)
         fprintf(out, "cdagate: patient identity feed (ITI-8, HL7 v2 over MLLP) on mllp://%.*s:%d\n",
                 (int)(strrchr(c->pif_listen, ':') - c->pif_listen), c->pif_listen,
@@ -518,6 +868,8 @@ void cg_gateway_free(cg_gateway *gw)
     cg_mllp_free(gw->mllp); /* its connections answer before the registry goes */
     cg_pif_free(gw->pif);
     cg_server_free(gw->server);
+    cg_audit_sink_free(gw->audit); /* after the last request's record */
+    free(gw->audit_base);
     cg_xds_forward_free(gw->forward);
     cg_repository_free(gw->repository);
     cg_registry_free(gw->registry);

@@ -104,6 +104,7 @@ typedef struct pif_msg {
     int error;
     err_loc loc;
     char text[256];
+    char patient[256], merged[256]; /* for cg_pif_outcome */
 } pif_msg;
 
 static int
@@ -314,6 +315,8 @@ register_patient(pif_msg *pm)
     }
     char *ids[PIF_MAX_IDS], *oids[PIF_MAX_IDS];
     size_t n = identifiers(pm, cg_hl7_field(pid, 3), loc, ids, oids, PIF_MAX_IDS);
+    if (n > 0)
+        snprintf(pm->patient, sizeof pm->patient, "%s", ids[0]);
     for (size_t i = 0; i < n && !pm->ack; i++) {
         cg_err err;
         cg_err_init(&err);
@@ -369,6 +372,10 @@ merge_patients(pif_msg *pm)
                     store_failed(pm, mloc, &err);
                 else if (++pairs == 1)
                     snprintf(pm->text, sizeof pm->text, "%s merged into %s", sb[j], sv[i]);
+                if (!pm->patient[0]) {
+                    snprintf(pm->patient, sizeof pm->patient, "%s", sv[i]);
+                    snprintf(pm->merged, sizeof pm->merged, "%s", sb[j]);
+                }
             }
         }
         if (!pm->ack && nsv && nsb && pairs == 0)
@@ -400,6 +407,13 @@ check_msh(pif_msg *pm, cg_pif_outcome *out)
         snprintf(out->event, sizeof out->event, "%s%s%s", type[0] ? type : "-",
                  pm->trigger[0] ? "^" : "", pm->trigger);
         snprintf(out->control_id, sizeof out->control_id, "%s", control[0] ? control : "-");
+        char app[64] = "", fac[64] = "";
+        cg_hl7_get(app, sizeof app, &pm->m, msh_raw(pm, 3), 1, 1, 0);
+        cg_hl7_get(fac, sizeof fac, &pm->m, msh_raw(pm, 4), 1, 1, 0);
+        snprintf(out->sender, sizeof out->sender, "%s|%s", app, fac);
+        cg_hl7_get(app, sizeof app, &pm->m, msh_raw(pm, 5), 1, 1, 0);
+        cg_hl7_get(fac, sizeof fac, &pm->m, msh_raw(pm, 6), 1, 1, 0);
+        snprintf(out->receiver, sizeof out->receiver, "%s|%s", app, fac);
     }
     if (!control[0])
         outcome(pm, "AR", E_REQUIRED_FIELD, (err_loc){"MSH", 1, 10},
@@ -485,5 +499,9 @@ cg_pif_handle(cg_pif *pif, const char *msg, size_t len, int truncated, cg_buf *a
                     t[0] ? t : "(none)");
     }
     write_ack(&pm, ack, out);
+    if (out) {
+        memcpy(out->patient, pm.patient, sizeof out->patient);
+        memcpy(out->merged, pm.merged, sizeof out->merged);
+    }
     cg_hl7_message_dispose(&pm.m);
 }

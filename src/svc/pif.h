@@ -37,6 +37,11 @@ typedef struct cg_pif_outcome {
     char event[16];      /* "ADT^A01", or "-" when MSH-9 could not be read */
     char control_id[64]; /* MSH-10 (cut), "-" when absent */
     char text[256];      /* what happened, for people */
+    /* for the audit record: the patient registered (or surviving a merge) and the one merged
+     * into it ("" when none), the sending and receiving application|facility (MSH-3|MSH-4,
+     * MSH-5|MSH-6, their first components) */
+    char patient[256], merged[256];
+    char sender[128], receiver[128];
 } cg_pif_outcome;
 
 /* Handles one message (the content of one MLLP frame) and writes its acknowledgement, segments

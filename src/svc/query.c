@@ -86,6 +86,24 @@ answer(const cg_request *req, cg_response *resp, const cg_xds *xds, cg_errlist *
     resp->body = doc;
 }
 
+/* A patient id slot value as the query encodes it ('ID^^^&OID&ISO', or a list of them for
+ * ITI-51): each one, quotes and parentheses taken away. */
+static void audit_patient(const cg_request *req, const char *value)
+{
+    const char *p = value;
+    while (*p) {
+        while (*p == ' ' || *p == '(' || *p == ',' || *p == ')')
+            p++;
+        if (*p != '\'')
+            break;
+        const char *end = strchr(p + 1, '\'');
+        if (!end)
+            break;
+        cg_audit_add_patient(req->audit, cg_pool_strndup(req->pool, p + 1, (size_t)(end - p - 1)));
+        p = end + 1;
+    }
+}
+
 int
 cg_svc_iti18(void *ctx, const cg_request *req, cg_response *resp)
 {
@@ -116,6 +134,8 @@ cg_svc_iti18(void *ctx, const cg_request *req, cg_response *resp)
         goto reply;
     }
     cg_query_request qr = {.query_id = attr(req->pool, q, "id"), .leaf_class = leaf};
+    /* ITI TF-2a 3.18.5.1: the query (id and the AdhocQueryRequest itself) and its patient */
+    cg_audit_set_query(req->audit, qr.query_id, req->body, attr(req->pool, q, "home"));
     cg_query_param *params = NULL;
     size_t n = 0, cap = 0;
     for (xmlNodePtr s = child(q, CG_NS_RIM, "Slot", NULL); s; s = child(q, CG_NS_RIM, "Slot", s)) {
@@ -145,6 +165,8 @@ cg_svc_iti18(void *ctx, const cg_request *req, cg_response *resp)
         }
         p->values = vals;
         p->nvalues = nv;
+        if (p->name && nv > 0 && strstr(p->name, "PatientId"))
+            audit_patient(req, vals[0]);
     }
     qr.params = params;
     qr.nparams = n;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/audit.h"
 #include "util/err.h"
 #include "util/pool.h"
 
@@ -39,6 +40,7 @@ typedef struct cg_request {
     const char *path;       /* endpoint path, e.g. "/xds/repository" */
     const char *action;     /* wsa:Action (or the SOAP 1.2 action parameter when no header) */
     const char *message_id; /* wsa:MessageID, may be NULL */
+    const char *reply_to;   /* wsa:ReplyTo address, may be NULL */
     xmlDocPtr envelope;     /* whole envelope, parsed by xml/parse (no DTD, no network) */
     xmlNodePtr body;        /* first element child of soap:Body */
     const cg_part *parts;
@@ -47,6 +49,10 @@ typedef struct cg_request {
     const char *peer_subject; /* TLS client certificate subject, NULL without mutual TLS */
     int64_t deadline_ms;      /* monotonic ms by which the answer should be sent, 0 = none */
     const cg_request_limits *limits;
+    /* The audit event the gateway emits after the answer (NULL: not audited, e.g. /health).
+     * Handlers add the patient, submission set, documents or query (audit/audit.h setters,
+     * which take NULL). */
+    cg_audit_event *audit;
 } cg_request;
 
 /* A piece of text written out as it is (see cg_response_splice). */

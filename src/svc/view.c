@@ -176,6 +176,7 @@ int cg_svc_documents(void *ctx, const cg_request *req, const char *rest, const c
     cg_pool *pool = req->pool;
     size_t n = strlen(rest);
     int view = 0;
+    cg_audit_set_transaction(req->audit, CG_AUDIT_DOCUMENT_VIEW);
     if (n > 5 && strcmp(rest + n - 5, "/view") == 0) {
         view = 1;
         n -= 5;
@@ -190,6 +191,7 @@ int cg_svc_documents(void *ctx, const cg_request *req, const char *rest, const c
                     "/documents/{uniqueId}/view.");
         return CG_OK;
     }
+    cg_audit_add_document(req->audit, id, v->repository_id, NULL);
     cg_store_blob blob = {0};
     cg_err err;
     cg_err_init(&err);
@@ -394,6 +396,8 @@ int cg_svc_patient_page(void *ctx, const cg_request *req, const char *rest, cons
     char *pid = n > 0 && n <= CG_VIEW_MAX_PATIENT_ID * 3
                     ? cg_view_url_decode(pool, rest, n, CG_VIEW_MAX_PATIENT_ID)
                     : NULL;
+    cg_audit_set_transaction(req->audit, CG_AUDIT_PATIENT_PAGE);
+    cg_audit_add_patient(req->audit, pid);
     if (pid == NULL || *pid == '\0') {
         answer_page(out, pool, 400, "Bad patient address",
                     "Use /patients/{patientId} with the patient id as a %-encoded CX "

@@ -67,6 +67,18 @@ static int wrong_body(const cg_request *req, cg_response *resp, const char *ns, 
     return CG_OK;
 }
 
+/* The audit record's submission set and patient (ITI TF-2b 3.41.5.1, 3.42.5.1): the
+ * SubmissionSet's uniqueId and patientId, as submitted. */
+static void audit_submission(const cg_request *req, const cg_ebrim_submission *sub)
+{
+    for (size_t i = 0; i < sub->count; i++) {
+        if (sub->objects[i].kind != CG_EBRIM_SUBMISSION_SET)
+            continue;
+        cg_audit_set_submission_set(req->audit, sub->objects[i].unique_id);
+        cg_audit_add_patient(req->audit, sub->objects[i].patient_id);
+    }
+}
+
 /* ---- the forwarder: ITI-42 to a remote registry ---------------------------------------------- */
 
 struct cg_xds_forward {
@@ -334,7 +346,9 @@ int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp)
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     cg_ebrim_submission sub;
-    if (cg_ebrim_parse_submission(&sub, req->body, req->pool, &errs) == CG_OK)
+    int parsed = cg_ebrim_parse_submission(&sub, req->body, req->pool, &errs);
+    audit_submission(req, &sub);
+    if (parsed == CG_OK)
         cg_registry_submit(xds->registry, &sub, NULL, 0, &errs);
     answer_registry_response(req, resp, CG_ACTION_ITI42_RESPONSE, &errs);
     return CG_OK;
@@ -350,7 +364,9 @@ int cg_svc_iti57(void *ctx, const cg_request *req, cg_response *resp)
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     cg_ebrim_submission sub;
-    if (cg_ebrim_parse_submission(&sub, req->body, req->pool, &errs) == CG_OK)
+    int parsed = cg_ebrim_parse_submission(&sub, req->body, req->pool, &errs);
+    audit_submission(req, &sub); /* ITI TF-2b 3.57.4.1.4: the update's SubmissionSet, patient */
+    if (parsed == CG_OK)
         cg_registry_update(xds->registry, &sub, &errs);
     answer_registry_response(req, resp, CG_ACTION_ITI57_RESPONSE, &errs);
     return CG_OK;
@@ -396,7 +412,9 @@ int cg_svc_iti41(void *ctx, const cg_request *req, cg_response *resp)
         ndocs++;
     }
     cg_ebrim_submission sub;
-    if (cg_ebrim_parse_submission(&sub, submit, req->pool, &errs) == CG_OK && errs.errors == 0) {
+    int parsed = cg_ebrim_parse_submission(&sub, submit, req->pool, &errs);
+    audit_submission(req, &sub);
+    if (parsed == CG_OK && errs.errors == 0) {
         cg_store_document *stored = NULL;
         size_t nstored = 0;
         if (cg_repository_accept(xds->repository, &sub, docs, ndocs, req->pool, &stored, &nstored,
@@ -456,6 +474,9 @@ static size_t document_requests(const cg_xds *xds, const cg_request *req, cg_err
         }
         *out = cg_pool_grow(req->pool, *out, &cap, n + 1, sizeof(**out));
         (*out)[n++] = (doc_ref){home, repo_id, uid};
+        /* ITI TF-2b 3.43.5.1 (and RMD 3.86.5.1): one ParticipantObject per document asked
+         * for; those of other repositories were refused above and are not named */
+        cg_audit_add_document(req->audit, uid, repo_id, home);
     }
     return n;
 }

@@ -296,6 +296,7 @@ static int serve_get_route(worker *wk, const cg_get_route *route, const char *pa
     req.peer_addr = wk->conn->peer;
     req.peer_subject = wk->peer_subject;
     req.limits = &srv->limits;
+    req.audit = cg_audit_event_new(wk->pool);
     cg_http_answer a = {0};
     int rc;
     if (route->fn(route->ctx, &req, path + strlen(route->prefix), query, &a) != CG_OK ||
@@ -470,6 +471,7 @@ static void handle_post(worker *wk)
     req.peer_addr = wk->conn->peer;
     req.peer_subject = wk->peer_subject;
     req.limits = &srv->limits;
+    req.audit = cg_audit_event_new(pool);
     if (srv->cfg.transfer_timeout_s > 0)
         req.deadline_ms = now_ms() + (int64_t)srv->cfg.transfer_timeout_s * 1000;
     cg_response resp = {0};
@@ -540,6 +542,7 @@ static void handle_post(worker *wk)
     req.envelope = env.doc;
     req.body = env.body;
     req.message_id = env.message_id;
+    req.reply_to = env.reply_to;
     req.parts = msg.parts;
     req.nparts = msg.nparts;
     if (env.not_understood) {

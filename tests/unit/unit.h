@@ -32,6 +32,8 @@ void cg_test_register_store_delete(void);
 void cg_test_register_registry_delete(void);
 void cg_test_register_registry_update(void);
 void cg_test_register_store_versions(void);
+void cg_test_register_audit(void);
+void cg_test_register_audit_sink(void);
 
 /* A fixture's path: CG_TEST_FIXTURES "/" rel; free() it. */
 char *cg_test_fixture(const char *rel);
