@@ -810,7 +810,7 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
     if (gw->forward) {
         fprintf(out,
                 "cdagate: repository %s (ITI-41, ITI-43, ITI-86); this node is a repository only: "
-                "%s (ITI-42) is not served\n",
+                "%s (ITI-42, ITI-18, ITI-57, ITI-62) is not served\n",
                 c->repository_path, c->registry_path);
         fprintf(out, "cdagate: ITI-41 metadata is registered at %s (ITI-42, timeout %us)\n",
                 c->registry_url, c->registry_timeout);
