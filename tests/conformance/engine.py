@@ -16,7 +16,9 @@ from kit import DATA_LOADERS
 from ebrim import local
 
 ASSIGNING_AUTHORITY = '1.3.6.1.4.1.21367.13.20.1000'
-HOME_COMMUNITY_ID = 'urn:oid:1.3.6.1.4.1.21367.13.70.200'  # $homeCommunityId$: cdagate has none yet
+# $homeCommunityId$, and the server's registry.home_community_id when XCA is claimed (run); every
+# step reports it as $testdata_home$, the toolkit's name for the community its data went to.
+HOME_COMMUNITY_ID = 'urn:oid:1.3.6.1.4.1.21367.13.70.200'
 ENDPOINTS = {  # capability -> (path, action, MTOM)
     'ITI-41': ('/xds/repository', 'urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b', True),
     'ITI-42': ('/xds/registry', 'urn:ihe:iti:2007:RegisterDocumentSet-b', False),
@@ -24,6 +26,9 @@ ENDPOINTS = {  # capability -> (path, action, MTOM)
     'ITI-18': ('/xds/registry', 'urn:ihe:iti:2007:RegistryStoredQuery', False),
     'ITI-51': ('/xds/registry', 'urn:ihe:iti:2009:MultiPatientStoredQuery', False),
     'ITI-86': ('/xds/repository', 'urn:ihe:iti:2017:RemoveDocuments', False),
+    # XCA Responding Gateway: the kit's transaction element decides (kit.TRANSACTIONS)
+    'XCQTransaction': ('/xca/responding-gateway', 'urn:ihe:iti:2007:CrossGatewayQuery', False),
+    'XCRTransaction': ('/xca/responding-gateway', 'urn:ihe:iti:2007:CrossGatewayRetrieve', True),
 }
 APPROVED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Approved'
 DEPRECATED = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated'
@@ -78,9 +83,12 @@ def _preds(expr, pos):
 
 def _term(term, expr):
     """One test of a predicate."""
-    m = re.fullmatch(r"local-name\(\)='(\w+)'", term)
+    m = re.fullmatch(r"local-name\(\.?\)='(\w+)'", term)
     if m:
         return ('name', m.group(1))
+    m = re.fullmatch(r"namespace-uri\(\.?\)='([^']*)'", term)
+    if m:
+        return ('ns', m.group(1))
     m = re.fullmatch(r"@(\w+)='([^']*)'", term)
     if m:
         return ('attr', m.group(1), m.group(2))
@@ -117,6 +125,8 @@ def _ok(elem, tests):
     """elem passes every test but the positional ones."""
     for t in tests:
         if t[0] == 'name' and local(elem.tag) != t[1]:
+            return False
+        if t[0] == 'ns' and not elem.tag.startswith('{%s}' % t[1]):
             return False
         if t[0] == 'attr' and elem.get(t[1]) != t[2]:
             return False
@@ -251,9 +261,14 @@ class Run:
 
     def _run_step(self, section, step):
         self._step_id = step.id
-        result = {'AssignedUids': {}, 'AssignedUuids': {}, 'AssignedPatientId': None, 'reports': {}}
+        result = {'AssignedUids': {}, 'AssignedUuids': {}, 'AssignedPatientId': None,
+                  'reports': {'$testdata_home$': HOME_COMMUNITY_ID}}
         self.results[(section.test.name, section.name, step.id)] = result
         test = section.test.name
+        if section.test.patient_per_section and self.patients.get(('section', test)) != section.name:
+            # "Each section uses a different Patient ID" (15807): a new one for each section
+            self.patients[('section', test)] = section.name
+            self.patients[test] = self.new_patient(test)
         if step.tx is None:  # <NewPatientId/> or nothing at all (12345/reset_patient_id)
             if step.flag('NewPatientId') is not None:
                 self.patients[test] = self.new_patient(test)
@@ -285,28 +300,50 @@ class Run:
             sent = root
             url, action, mtom = self._endpoint(cap)
             answer = soap.call(url, action, root, [], mtom)
+        elif cap == 'XCA':
+            sent = root
+            url, action, mtom = self._endpoint(step.tx.tag)
+            answer = soap.call(url, action, root, [], mtom)
         else:
             raise Unsupported('sending %s' % step.tx.tag)
         self._check_status(step, answer)
-        if cap in ('ITI-18', 'ITI-51'):
+        if cap in ('ITI-18', 'ITI-51') or step.tx.tag == 'XCQTransaction':
             self._check_contents(section, step, answer.body)
-        if cap == 'ITI-43' and step.expected_status != 'Failure':
+        if (cap == 'ITI-43' or step.tx.tag == 'XCRTransaction') and step.expected_status != 'Failure':
             # a retrieve expected to fail (50000/verify, after ITI-86) returns no document
             self._check_retrieve(section, step, answer, values)
         self._reports(step, sent, answer.body, result)
         result['output'] = answer.body
+        if cap == 'XCA' and step.tx.find('Assertions') is not None:
+            # over this step's own answer (the kit's XCA tests check `home` this way; such
+            # assertions inside other transactions are not evaluated yet)
+            self._assertions(section, step, answer.body, values)
 
     # ---- assertions ----
 
-    def _assertions(self, section, step):
+    def _assertions(self, section, step, own=None, values=None):
         """<Assertions> over the answer of the section's previous step (<DataRef file="THIS"
-        as="output"/>): the forms the kit's query tests use, `PATH = 'text'`, `'text' = PATH`,
-        `'text' != PATH` and `count(PATH) = N`, with XPath 1.0's node-set comparisons. Any other
-        form is not imitated (the section is skipped, never passed)."""
+        as="output"/>), or over the step's own answer (own: assertions inside an XCQ or XCR
+        transaction, their paths starting at the toolkit's log, //XCQTransaction/Result): the
+        forms the kit's query tests use, `PATH = 'text'`, `'text' = PATH`, `'text' != PATH` and
+        `count(PATH) = N`, with XPath 1.0's node-set comparisons. Without a DataRef, comparisons
+        of the step's reported values (`'a' = 'b' and 'c' != 'd' or ...`, the names given by its
+        UseReport useAs). Any other form is not imitated (the section is skipped, never passed)."""
         asserts = step.tx.find('Assertions')
         refs = asserts.findall('DataRef') if asserts is not None else []
+        if asserts is not None and not refs and own is None:
+            self._compare_reports(section, step, asserts)
+            return
         if len(refs) != 1 or refs[0].get('file') != 'THIS' or refs[0].get('as') != 'output':
             raise Unsupported('Assertions without <DataRef file="THIS" as="output"/>')
+        if own is not None:
+            for a in asserts.findall('Assert'):
+                expr = ' '.join(self._substitute(a.text or '', values).split())
+                # the toolkit's log wraps the answer: //XCQTransaction[@step="x"]/Result[1]/...
+                expr = re.sub(r'//(?:XC[QR]Transaction(?:\[[^\]]*\])?/)?Result(?:\[1\])?/', '/', expr)
+                expr = re.sub(r'\) = "(\d+)"$', r') = \1', expr)
+                self._assert_one(step, a, expr, own)
+            return
         before = [s for s in section.steps if s is not step]
         index = section.steps.index(step)
         prev = section.steps[index - 1] if index > 0 else None
@@ -315,22 +352,45 @@ class Run:
             raise StepFailed('step %s: no earlier answer to assert on' % step.id)
         body = res['output']
         for a in asserts.findall('Assert'):
+            self._assert_one(step, a, ' '.join((a.text or '').split()), body)
+
+    def _compare_reports(self, section, step, asserts):
+        """`'a' = 'b'`, joined by and/or, where a and b are UseReport useAs names (else text)."""
+        values = self._values(section, step)
+        for a in asserts.findall('Assert'):
             expr = ' '.join((a.text or '').split())
-            m = re.fullmatch(r"count\((.+)\) = (\d+)", expr)
-            if m:
-                ok = len(xpath(body, m.group(1))) == int(m.group(2))
-            else:
-                m = (re.fullmatch(r"(/.+) (=) '([^']*)'", expr) or
-                     re.fullmatch(r"'([^']*)' (!?=) (/.+)", expr))
-                if not m:
-                    raise Unsupported('assertion %s' % expr)
-                path, op, text = ((m.group(1), m.group(2), m.group(3)) if expr.startswith('/')
-                                  else (m.group(3), m.group(2), m.group(1)))
-                found = xpath(body, path)
-                ok = any(v == text for v in found) if op == '=' else any(v != text for v in found)
+            ok = False
+            for alt in expr.split(' or '):
+                all_hold = True
+                for comp in alt.split(' and '):
+                    m = re.fullmatch(r"'([^']*)' (!?=) '([^']*)'", comp.strip())
+                    if not m:
+                        raise Unsupported('assertion %s' % expr)
+                    left, right = (values.get(m.group(1), m.group(1)), values.get(m.group(3), m.group(3)))
+                    all_hold = all_hold and ((left == right) == (m.group(2) == '='))
+                ok = ok or all_hold
             if not ok:
                 raise StepFailed('step %s: assertion %s does not hold (%s)'
-                                 % (step.id, a.get('id', ''), expr))
+                                 % (step.id, a.get('id', ''), ' '.join(
+                                     '%s=%s' % (k, v) for k, v in values.items() if not k.startswith('$'))))
+
+    def _assert_one(self, step, a, expr, body):
+        """One <Assert> of the XPath forms over body."""
+        m = re.fullmatch(r"count\((.+)\) = (\d+)", expr)
+        if m:
+            ok = len(xpath(body, m.group(1))) == int(m.group(2))
+        else:
+            m = (re.fullmatch(r"(/.+) (=) '([^']*)'", expr) or
+                 re.fullmatch(r"'([^']*)' (!?=) (/.+)", expr))
+            if not m:
+                raise Unsupported('assertion %s' % expr)
+            path, op, text = ((m.group(1), m.group(2), m.group(3)) if expr.startswith('/')
+                              else (m.group(3), m.group(2), m.group(1)))
+            found = xpath(body, path)
+            ok = any(v == text for v in found) if op == '=' else any(v != text for v in found)
+        if not ok:
+            raise StepFailed('step %s: assertion %s does not hold (%s)'
+                             % (step.id, a.get('id', ''), expr))
 
     # ---- values ----
 
@@ -616,7 +676,12 @@ class Run:
         """<Report name=.. section="InputMetadata|Result">XPath</Report>: values for later steps."""
         for rep in step.all('Report'):
             where = sent if rep.get('section', 'Result') == 'InputMetadata' else body
-            found = xpath(where, rep.text or '')
+            expr = ' '.join((rep.text or '').split())
+            m = re.fullmatch(r"""translate\((.+), "(.)", ""\)""", expr)
+            if m:  # translate(PATH, "'", ""): the value without that character
+                found = [v.replace(m.group(2), '') for v in xpath(where, m.group(1))]
+            else:
+                found = xpath(where, expr)
             if found:  # one that selects nothing fails the step that uses it (_values)
                 result['reports'][rep.get('name')] = found[0]
 
