@@ -61,6 +61,7 @@ main(void)
     cg_test_register_svc_view();
     cg_test_register_hl7v2_message();
     cg_test_register_svc_pif();
+    cg_test_register_svc_xca();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
