@@ -41,6 +41,10 @@
 #define CG_XDS_METADATA_VERSION_ERROR "XDSMetadataVersionError"
 #define CG_XDS_METADATA_UPDATE_OPERATION_ERROR "XDSMetadataUpdateOperationError"
 #define CG_XDS_PATIENT_ID_RECONCILIATION_ERROR "XDSPatientIDReconciliationError"
+/* XCA (ITI TF-2b 3.38, 3.39) */
+#define CG_XDS_UNKNOWN_COMMUNITY "XDSUnknownCommunity"
+#define CG_XDS_MISSING_HOME_COMMUNITY_ID "XDSMissingHomeCommunityId"
+#define CG_XDS_UNAVAILABLE_COMMUNITY "XDSUnavailableCommunity"
 
 /* Named apart from validate/report.h's finding severities: both meet in the repository. */
 typedef enum cg_ihe_severity { CG_IHE_WARNING = 1, CG_IHE_ERROR = 2 } cg_ihe_severity;

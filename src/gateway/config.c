@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "util/id.h"
+#include "util/pool.h"
 
 static void config_defaults(cg_gateway_config *c)
 {
@@ -16,6 +17,9 @@ static void config_defaults(cg_gateway_config *c)
     c->access_log = "stderr";
     c->repository_path = "/xds/repository";
     c->registry_path = "/xds/registry";
+    c->responding_gateway_path = "/xca/responding-gateway";
+    c->initiating_gateway_path = "/xca/initiating-gateway";
+    c->xca_query_local = 1;
     c->max_envelope = (size_t)16 << 20;
     c->max_attachment = (size_t)64 << 20;
     c->max_attachments = 100;
@@ -152,6 +156,86 @@ static int config_url(const char *key, const char *value, cg_err *err)
     return CG_OK;
 }
 
+/* [community.NAME] sections: the Initiating Gateway's directory, in file order. */
+static int config_communities(cg_gateway_config *c, cg_err *err)
+{
+    const cg_conf *f = &c->conf;
+    int rc;
+    for (size_t i = 0; i < f->n; i++) {
+        const char *key = f->v[i].key;
+        if (strncmp(key, "community.", 10) != 0)
+            continue;
+        const char *name = key + 10;
+        const char *dot = strrchr(name, '.');
+        if (!dot || dot == name)
+            return cg_err_set(err, CG_EINVAL, "%s: use a [community.NAME] section", key);
+        size_t nlen = (size_t)(dot - name);
+        int seen = 0;
+        for (size_t k = 0; k < c->ncommunities && !seen; k++)
+            seen = strlen(c->communities[k].name) == nlen &&
+                   strncmp(c->communities[k].name, name, nlen) == 0;
+        if (seen)
+            continue;
+        if (c->ncommunities == CG_XCA_MAX_COMMUNITIES)
+            return cg_err_set(err, CG_EINVAL, "more than %d [community.NAME] sections",
+                              CG_XCA_MAX_COMMUNITIES);
+        if (nlen > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789_-") < nlen)
+            return cg_err_set(err, CG_EINVAL,
+                              "[community.%.*s]: a name of letters, digits, _ and - (64 at most)",
+                              (int)(nlen > 64 ? 64 : nlen), name);
+        cg_xca_community *m = &c->communities[c->ncommunities++];
+        memset(m, 0, sizeof *m);
+        /* the name is kept in the key of this entry: "community.NAME.x" */
+        char *nm = cg_pool_strndup(c->pool, name, nlen);
+        m->name = nm;
+        m->timeout_ms = 10000;
+        m->max_retrieve = 100;
+        char k[160];
+#define CK(x) (snprintf(k, sizeof k, "community.%s." x, nm), k)
+        cg_conf_string(f, CK("home_community_id"), &m->home_community_id);
+        cg_conf_string(f, CK("query_url"), &m->query_url);
+        cg_conf_string(f, CK("retrieve_url"), &m->retrieve_url);
+        cg_conf_string(f, CK("tls_certificate"), &m->tls_cert);
+        cg_conf_string(f, CK("tls_key"), &m->tls_key);
+        cg_conf_string(f, CK("tls_ca"), &m->tls_ca);
+        cg_conf_string(f, CK("patient_ids"), &m->patient_ids);
+        cg_conf_string(f, CK("quirks"), &m->quirks);
+        if ((rc = cg_conf_uint(f, CK("timeout_ms"), 1, 600000, &m->timeout_ms, err)) ||
+            (rc = cg_conf_uint(f, CK("max_retrieve_documents"), 1, 10000, &m->max_retrieve, err)))
+            return rc;
+        const char **optional[] = {&m->retrieve_url, &m->tls_cert, &m->tls_key, &m->tls_ca,
+                                   &m->patient_ids, &m->quirks};
+        for (size_t o = 0; o < sizeof optional / sizeof optional[0]; o++)
+            if (*optional[o] && !**optional[o])
+                *optional[o] = NULL;
+        if (!m->home_community_id || strncmp(m->home_community_id, "urn:oid:", 8) != 0 ||
+            !cg_id_is_oid(m->home_community_id + 8))
+            return cg_err_set(err, CG_EINVAL,
+                              "community.%s.home_community_id must be a urn:oid: URI", nm);
+        if (!m->query_url)
+            return cg_err_set(err, CG_EINVAL, "community.%s.query_url is missing", nm);
+        if (!m->retrieve_url)
+            m->retrieve_url = m->query_url;
+        if ((rc = config_url(CK("query_url"), m->query_url, err)) ||
+            (rc = config_url(CK("retrieve_url"), m->retrieve_url, err)))
+            return rc;
+#undef CK
+        if ((m->tls_cert || m->tls_key || m->tls_ca) &&
+            (strncasecmp(m->query_url, "https://", 8) != 0 ||
+             strncasecmp(m->retrieve_url, "https://", 8) != 0))
+            return cg_err_set(err, CG_EINVAL,
+                              "community.%s: tls_certificate, tls_key and tls_ca need https:// URLs",
+                              nm);
+        for (size_t k2 = 0; k2 + 1 < c->ncommunities; k2++)
+            if (strcmp(c->communities[k2].home_community_id, m->home_community_id) == 0)
+                return cg_err_set(err, CG_EINVAL, "communities %s and %s have the same "
+                                  "home_community_id %s", c->communities[k2].name, nm,
+                                  m->home_community_id);
+    }
+    return CG_OK;
+}
+
 static int config_read(cg_gateway_config *c, cg_err *err)
 {
     const cg_conf *f = &c->conf;
@@ -161,6 +245,8 @@ static int config_read(cg_gateway_config *c, cg_err *err)
     cg_conf_string(f, "server.access_log", &c->access_log);
     cg_conf_string(f, "endpoints.repository", &c->repository_path);
     cg_conf_string(f, "endpoints.registry", &c->registry_path);
+    cg_conf_string(f, "endpoints.responding_gateway", &c->responding_gateway_path);
+    cg_conf_string(f, "endpoints.initiating_gateway", &c->initiating_gateway_path);
     cg_conf_string(f, "tls.certificate", &c->tls_cert);
     cg_conf_string(f, "tls.key", &c->tls_key);
     cg_conf_string(f, "tls.key_password", &c->tls_key_password);
@@ -219,7 +305,8 @@ static int config_read(cg_gateway_config *c, cg_err *err)
         (rc = cg_conf_uint(f, "pif.max_connections", 1, 1024, &c->pif_max_connections, err)) ||
         (rc = cg_conf_uint(f, "pif.receive_timeout", 1, 3600, &c->pif_receive_timeout, err)) ||
         (rc = cg_conf_uint(f, "pif.idle_timeout", 1, 86400, &c->pif_idle_timeout, err)) ||
-        (rc = config_pif(c, err)) ||
+        (rc = cg_conf_bool(f, "xca.query_local", &c->xca_query_local, err)) ||
+        (rc = config_pif(c, err)) || (rc = config_communities(c, err)) ||
         (rc = cg_conf_size(f, "audit.spool_max_bytes", 1 << 20, (size_t)1 << 40, &c->audit_spool_max, err)) ||
         (rc = cg_conf_size(f, "audit.udp_max_bytes", 480, 65507, &c->audit_udp_max, err)) ||
         (rc = cg_conf_uint(f, "audit.retry_max", 1, 3600, &c->audit_retry_max, err)) ||
@@ -239,15 +326,24 @@ static int config_read(cg_gateway_config *c, cg_err *err)
                               policy);
     }
     if ((rc = config_path("endpoints.repository", c->repository_path, err)) ||
-        (rc = config_path("endpoints.registry", c->registry_path, err)))
+        (rc = config_path("endpoints.registry", c->registry_path, err)) ||
+        (rc = config_path("endpoints.responding_gateway", c->responding_gateway_path, err)) ||
+        (rc = config_path("endpoints.initiating_gateway", c->initiating_gateway_path, err)))
         return rc;
     if (!c->data_dir || !*c->data_dir)
         return cg_err_set(err, CG_EINVAL, "no data directory: give --data-dir DIR or store.data_dir");
+    if (c->ncommunities > 0 && c->xca_query_local && !c->registry_url && !c->home_community_id)
+        return cg_err_set(err, CG_EINVAL,
+                          "the initiating gateway answers from the local registry too "
+                          "(xca.query_local): give registry.home_community_id, or set "
+                          "xca.query_local = false");
     if ((c->tls_cert == NULL) != (c->tls_key == NULL))
         return cg_err_set(err, CG_EINVAL, "tls.certificate and tls.key go together");
     if (c->tls_client_ca && !c->tls_cert)
         return cg_err_set(err, CG_EINVAL, "tls.client_ca needs tls.certificate and tls.key");
-    if (c->home_community_id && strncmp(c->home_community_id, "urn:oid:", 8) != 0)
+    if (c->home_community_id && *c->home_community_id &&
+        (strncmp(c->home_community_id, "urn:oid:", 8) != 0 ||
+         !cg_id_is_oid(c->home_community_id + 8)))
         return cg_err_set(err, CG_EINVAL,
                           "registry.home_community_id = \"%s\" must be a urn:oid: URI",
                           c->home_community_id);
@@ -275,6 +371,7 @@ int cg_gateway_config_load(cg_gateway_config *out, const char *path, const char 
 {
     memset(out, 0, sizeof(*out));
     cg_conf_init(&out->conf);
+    out->pool = cg_pool_new(0);
     config_defaults(out);
     int rc = CG_OK;
     if (path && (rc = cg_conf_load(&out->conf, path, err)) != CG_OK)
@@ -297,6 +394,7 @@ int cg_gateway_config_load(cg_gateway_config *out, const char *path, const char 
 
 void cg_gateway_config_dispose(cg_gateway_config *cfg)
 {
+    cg_pool_free(cfg->pool);
     cg_conf_dispose(&cfg->conf);
 }
 
@@ -308,8 +406,9 @@ void cg_gateway_config_print(const cg_gateway_config *c, void *file)
     fprintf(out, "[server]\nlisten = %s\nthreads = %u\nmax_connections = %u\nallow_plain_http = %s\naccess_log = %s\n\n",
             c->listen, c->threads, c->max_connections, c->allow_plain_http ? "true" : "false",
             c->access_log);
-    fprintf(out, "[endpoints]\nrepository = %s\nregistry = %s\n\n", c->repository_path,
-            c->registry_path);
+    fprintf(out, "[endpoints]\nrepository = %s\nregistry = %s\nresponding_gateway = %s\n"
+            "initiating_gateway = %s\n\n", c->repository_path, c->registry_path,
+            c->responding_gateway_path, c->initiating_gateway_path);
     fprintf(out,
             "[limits]\nmax_envelope_bytes = %zu\nmax_attachment_bytes = %zu\nmax_attachments = %u\n"
             "max_xml_depth = %u\nmax_header_bytes = %zu\nmax_retrieve_documents = %u\n\n",
@@ -355,5 +454,16 @@ void cg_gateway_config_print(const cg_gateway_config *c, void *file)
     fprintf(out, "\n[access]\nsource = %s\nconsumer = %s\ngateway_peer = %s\nadmin = %s\n",
             S(c->access_source), S(c->access_consumer), S(c->access_gateway_peer),
             S(c->access_admin));
+    fprintf(out, "\n[xca]\nquery_local = %s\n", c->xca_query_local ? "true" : "false");
+    for (size_t i = 0; i < c->ncommunities; i++) {
+        const cg_xca_community *m = &c->communities[i];
+        fprintf(out,
+                "\n[community.%s]\nhome_community_id = %s\nquery_url = %s\nretrieve_url = %s\n"
+                "tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ntimeout_ms = %u\n"
+                "max_retrieve_documents = %u\npatient_ids = %s\nquirks = %s\n",
+                m->name, m->home_community_id, m->query_url, m->retrieve_url, S(m->tls_cert),
+                S(m->tls_key), S(m->tls_ca), m->timeout_ms, m->max_retrieve, S(m->patient_ids),
+                S(m->quirks));
+    }
 #undef S
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "repository/repository.h"
+#include "svc/xca.h"
 #include "util/conf.h"
 #include "util/err.h"
 
@@ -21,6 +22,12 @@ typedef struct cg_gateway_config {
     /* [endpoints] */
     const char *repository_path;
     const char *registry_path;
+    const char *responding_gateway_path; /* ITI-38/39, served with registry.home_community_id */
+    const char *initiating_gateway_path; /* ITI-18/43 fanned out, served with communities */
+    /* [xca] and [community.NAME] */
+    int xca_query_local; /* the Initiating Gateway answers from the local registry too */
+    cg_xca_community communities[CG_XCA_MAX_COMMUNITIES];
+    size_t ncommunities;
     /* [limits] */
     size_t max_envelope;
     size_t max_attachment;
@@ -75,8 +82,9 @@ typedef struct cg_gateway_config {
     /* [access] client certificate subjects per role ('|' between subjects, "*": any client
      * certificate); all NULL: no access control (every authenticated client may do anything) */
     const char *access_source, *access_consumer, *access_gateway_peer, *access_admin;
-    /* the parsed file and overrides; strings above point into it */
+    /* the parsed file and overrides; strings above point into it or into pool */
     cg_conf conf;
+    struct cg_pool *pool;
 } cg_gateway_config;
 
 /* Defaults, then the file (when path is not NULL), then overrides ("section.key=value" each).

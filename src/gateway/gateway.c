@@ -17,6 +17,7 @@
 #include "svc/query.h"
 #include "svc/view.h"
 #include "svc/pif.h"
+#include "svc/xca.h"
 #include "svc/xds.h"
 #include "transport/mllp.h"
 #include "transport/server.h"
@@ -26,7 +27,7 @@
 #include "validate/profile.h"
 
 #define REPOSITORY_ID_FILE "repository-id"
-#define GATEWAY_ROUTES 8 /* SOAP routes (actions) this server can have */
+#define GATEWAY_ROUTES 12 /* SOAP routes (actions) this server can have */
 /* Documents held for a remote registry's answer longer than this at start-up were left by a
  * process that died waiting: deleted. Well past the longest wait (connect, send and receive,
  * each up to registry_timeout), so that nothing still waited for is touched. */
@@ -60,10 +61,11 @@ struct cg_gateway {
     cg_registry *registry; /* NULL when a remote registry is used */
     cg_repository *repository;
     cg_xds_forward *forward; /* ITI-42 to the remote registry, NULL without one */
+    cg_xca_ig *ig;           /* the XCA Initiating Gateway, NULL without communities */
     cg_xds xds;
     cg_route routes[GATEWAY_ROUTES];
     gateway_guard guards[GATEWAY_ROUTES]; /* one per route (gateway_guard_routes) */
-    cg_server_wsdl wsdl[2];
+    cg_server_wsdl wsdl[4];
     cg_render *render; /* the document views' stylesheet; NULL when it could not be loaded */
     char *render_missing;
     cg_view view;
@@ -635,7 +637,42 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     gw->routes[7] = (cg_route){cfg->registry_path, CG_ACTION_ITI57, cg_svc_iti57, &gw->xds,
                                CG_NS_LCM, "SubmitObjectsRequest"};
     /* With a remote registry this node is a repository only: no registry endpoint. */
-    size_t nroutes = cfg->registry_url ? 3 : 8;
+    size_t nroutes = cfg->registry_url ? 3 : 8, nwsdl = 0;
+    gw->wsdl[nwsdl++] = (cg_server_wsdl){cfg->repository_path, "repository.wsdl"};
+    if (!cfg->registry_url)
+        gw->wsdl[nwsdl++] = (cg_server_wsdl){cfg->registry_path, "registry.wsdl"};
+    /* XCA Responding Gateway: ours are the local registry's and repository's documents. */
+    if (!cfg->registry_url && cfg->home_community_id) {
+        gw->routes[nroutes++] = (cg_route){cfg->responding_gateway_path, CG_ACTION_ITI38,
+                                           cg_svc_iti38, &gw->xds, CG_NS_QUERY,
+                                           "AdhocQueryRequest"};
+        gw->routes[nroutes++] = (cg_route){cfg->responding_gateway_path, CG_ACTION_ITI39,
+                                           cg_svc_iti39, &gw->xds, CG_NS_XDSB,
+                                           "RetrieveDocumentSetRequest"};
+        gw->wsdl[nwsdl++] = (cg_server_wsdl){cfg->responding_gateway_path,
+                                             "responding-gateway.wsdl"};
+    }
+    /* XCA Initiating Gateway: local consumers' ITI-18 and ITI-43, fanned out to the directory */
+    if (cfg->ncommunities > 0) {
+        cg_xca_ig_config ic = {.communities = cfg->communities,
+                               .ncommunities = cfg->ncommunities,
+                               .local = cfg->xca_query_local && !cfg->registry_url ? &gw->xds
+                                                                                   : NULL,
+                               .local_home = cfg->home_community_id,
+                               .max_retrieve = cfg->max_retrieve,
+                               .max_results = cfg->max_query_results,
+                               .max_idle = 8};
+        if ((rc = cg_xca_ig_new(&gw->ig, &ic, err)) != CG_OK)
+            goto fail;
+        gw->routes[nroutes++] = (cg_route){cfg->initiating_gateway_path, CG_ACTION_ITI18,
+                                           cg_svc_ig_query, gw->ig, CG_NS_QUERY,
+                                           "AdhocQueryRequest"};
+        gw->routes[nroutes++] = (cg_route){cfg->initiating_gateway_path, CG_ACTION_ITI43,
+                                           cg_svc_ig_retrieve, gw->ig, CG_NS_XDSB,
+                                           "RetrieveDocumentSetRequest"};
+        gw->wsdl[nwsdl++] = (cg_server_wsdl){cfg->initiating_gateway_path,
+                                             "initiating-gateway.wsdl"};
+    }
     unsigned threads = gateway_threads(cfg->threads);
     if (cfg->registry_url) {
         cg_xds_forward_config fc = {.url = cfg->registry_url,
@@ -687,8 +724,6 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     sv.allow_plain = cfg->allow_plain_http;
     sv.routes = gw->routes;
     sv.nroutes = nroutes;
-    gw->wsdl[0] = (cg_server_wsdl){cfg->repository_path, "repository.wsdl"};
-    gw->wsdl[1] = (cg_server_wsdl){cfg->registry_path, "registry.wsdl"};
     gw->get_routes[0] = (cg_get_route){CG_VIEW_PREFIX, cg_svc_documents, &gw->view};
     gw->get_routes[1] = (cg_get_route){CG_VIEW_PATIENT_PREFIX, cg_svc_patient_page, &gw->view};
     sv.get_routes = gw->get_routes;
@@ -696,7 +731,7 @@ int cg_gateway_open(cg_gateway **out, const cg_gateway_config *cfg, cg_err *err)
     gateway_guard_routes(gw, sv.nroutes, sv.nget_routes);
     sv.wsdl_dir = gateway_wsdl_dir();
     sv.wsdl_map = gw->wsdl;
-    sv.nwsdl = nroutes > 3 ? 2 : 1;
+    sv.nwsdl = nwsdl;
     sv.health = gateway_health;
     sv.health_ctx = gw;
     sv.on_request = gateway_log;
@@ -821,6 +856,13 @@ void cg_gateway_describe(const cg_gateway *gw, FILE *out)
                 c->repository_path, c->registry_path);
     }
     fprintf(out, "cdagate: repositoryUniqueId %s\n", gw->repository_id);
+    if (gw->ig)
+        fprintf(out, "cdagate: XCA initiating gateway %s (ITI-18, ITI-43) to %zu communit%s%s\n",
+                c->initiating_gateway_path, c->ncommunities, c->ncommunities == 1 ? "y" : "ies",
+                c->xca_query_local && !c->registry_url ? " and the local registry" : "");
+    if (!gw->forward && c->home_community_id)
+        fprintf(out, "cdagate: XCA responding gateway %s (ITI-38, ITI-39), homeCommunityId %s\n",
+                c->responding_gateway_path, c->home_community_id);
     if (gw->render_missing)
         fprintf(out, "cdagate: %s\n", gw->render_missing);
     else
@@ -870,6 +912,7 @@ void cg_gateway_free(cg_gateway *gw)
     cg_server_free(gw->server);
     cg_audit_sink_free(gw->audit); /* after the last request's record */
     free(gw->audit_base);
+    cg_xca_ig_free(gw->ig); /* waits for calls past their deadline */
     cg_xds_forward_free(gw->forward);
     cg_repository_free(gw->repository);
     cg_registry_free(gw->registry);

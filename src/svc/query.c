@@ -7,6 +7,7 @@
 #include "ebrim/errlist.h"
 #include "ebrim/model.h"
 #include "registry/query.h"
+#include "svc/xca.h"
 #include "svc/xds.h"
 
 #define MAX_SLOTS 256 /* rim:Slot elements of one AdhocQuery */
@@ -42,20 +43,48 @@ attr(cg_pool *pool, xmlNodePtr n, const char *name)
  * they are, not parsed and serialised again, nor copied: the pieces point at the texts the
  * query result holds (in the request's pool). */
 static void
-leaf_objects(const cg_request *req, cg_response *resp, xmlNodePtr list, const cg_query_result *res)
+leaf_objects(const cg_request *req, cg_response *resp, xmlNodePtr list, const cg_query_result *res,
+             const char *home)
 {
     if (res == NULL || res->count == 0)
         return;
     cg_text_piece *pieces = cg_pool_alloc(req->pool, res->count * sizeof(*pieces));
-    for (size_t i = 0; i < res->count; i++)
+    for (size_t i = 0; i < res->count; i++) {
         pieces[i] = (cg_text_piece){res->items[i].xml, res->items[i].xml_len};
+        if (home) /* ITI-38: each object says which community holds it */
+            pieces[i].text = cg_xca_set_home(req->pool, pieces[i].text, pieces[i].len, home,
+                                             &pieces[i].len);
+    }
     cg_response_splice(resp, list, pieces, res->count);
+}
+
+/* ITI-38 (ITI TF-2b 3.38.4.1.2): the query names our community in AdhocQuery/@home; a query
+ * without a patient id must name one (XDSMissingHomeCommunityId), another community's is
+ * XDSUnknownCommunity. */
+static int
+xca_community(xmlNodePtr q, const cg_query_param *params, size_t n, const char *xca_home,
+              cg_pool *pool, cg_errlist *errs)
+{
+    const char *home = attr(pool, q, "home");
+    if (home && *home) {
+        if (strcmp(home, xca_home) == 0)
+            return CG_OK;
+        cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_COMMUNITY, xca_home,
+                       "the query names community %.200s; this community is %s", home, xca_home);
+        return CG_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (params[i].name && cg_xca_is_patient_param(params[i].name))
+            return CG_OK;
+    cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_MISSING_HOME_COMMUNITY_ID, xca_home,
+                   "a query without a patient id must name its community in AdhocQuery/@home");
+    return CG_EINVAL;
 }
 
 /* The answer: status, errors, and the RegistryObjectList (empty on failure). */
 static void
 answer(const cg_request *req, cg_response *resp, const cg_xds *xds, cg_errlist *errs,
-       const cg_query_result *res, int leaf)
+       const cg_query_result *res, int leaf, const char *xca_home)
 {
     xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
     cg_ebrim_pool_doc(req->pool, doc);
@@ -65,12 +94,13 @@ answer(const cg_request *req, cg_response *resp, const cg_xds *xds, cg_errlist *
     xmlDocSetRootElement(doc, root);
     xmlNodePtr list = xmlNewChild(root, rim, (const xmlChar *)"RegistryObjectList", NULL);
     if (leaf && errs->errors == 0)
-        leaf_objects(req, resp, list, res);
+        leaf_objects(req, resp, list, res, xca_home);
     for (size_t i = 0; !leaf && res && i < res->count; i++) {
         xmlNodePtr ref = xmlNewChild(list, rim, (const xmlChar *)"ObjectRef", NULL);
         xmlNewProp(ref, (const xmlChar *)"id", (const xmlChar *)res->items[i].uuid);
-        if (xds->home_community_id)
-            xmlNewProp(ref, (const xmlChar *)"home", (const xmlChar *)xds->home_community_id);
+        const char *home = xca_home ? xca_home : xds->home_community_id;
+        if (home)
+            xmlNewProp(ref, (const xmlChar *)"home", (const xmlChar *)home);
     }
     if (errs->errors > 0) /* a failed query answers no objects */
         for (xmlNodePtr c = list->children, next; c; c = next) {
@@ -79,8 +109,11 @@ answer(const cg_request *req, cg_response *resp, const cg_xds *xds, cg_errlist *
             xmlFreeNode(c);
         }
     xmlNewProp(root, (const xmlChar *)"status", (const xmlChar *)cg_errlist_status(errs, 0));
+    for (size_t i = 0; xca_home && i < errs->count; i++)
+        errs->items[i].location = xca_home; /* ITI-38: which community answered the error */
     cg_ebrim_write_errors(root, errs);
-    resp->action = req->action && strcmp(req->action, CG_ACTION_ITI51) == 0
+    resp->action = xca_home ? CG_ACTION_ITI38_RESPONSE
+                   : req->action && strcmp(req->action, CG_ACTION_ITI51) == 0
                        ? CG_ACTION_ITI51_RESPONSE
                        : CG_ACTION_ITI18_RESPONSE;
     resp->body = doc;
@@ -107,7 +140,13 @@ static void audit_patient(const cg_request *req, const char *value)
 int
 cg_svc_iti18(void *ctx, const cg_request *req, cg_response *resp)
 {
-    cg_xds *xds = ctx;
+    return cg_svc_stored_query(ctx, req, resp, NULL);
+}
+
+int
+cg_svc_stored_query(const cg_xds *xds, const cg_request *req, cg_response *resp,
+                    const char *xca_home)
+{
     if (!is_el(req->body, CG_NS_QUERY, "AdhocQueryRequest")) {
         cg_response_fault(resp, req->pool, CG_FAULT_SENDER, NULL,
                           "the body of this action must be {%s}AdhocQueryRequest, not <%s>",
@@ -170,6 +209,8 @@ cg_svc_iti18(void *ctx, const cg_request *req, cg_response *resp)
     }
     qr.params = params;
     qr.nparams = n;
+    if (xca_home && xca_community(q, params, n, xca_home, req->pool, &errs) != CG_OK)
+        goto reply;
     if (xds->registry == NULL) {
         cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
                        "this node is not a document registry");
@@ -177,6 +218,6 @@ cg_svc_iti18(void *ctx, const cg_request *req, cg_response *resp)
     }
     cg_registry_query(xds->registry, &qr, req->pool, &res, &errs);
 reply:
-    answer(req, resp, xds, &errs, &res, leaf);
+    answer(req, resp, xds, &errs, &res, leaf, xca_home);
     return CG_OK;
 }

@@ -18,4 +18,11 @@
 /* ctx: the gateway's cg_xds (its registry and home_community_id). */
 int cg_svc_iti18(void *ctx, const cg_request *req, cg_response *resp);
 
+struct cg_xds;
+/* The AdhocQueryRequest of req answered from the local registry. xca_home: NULL for ITI-18;
+ * for ITI-38 our homeCommunityId, set as `home` on every returned ExtrinsicObject,
+ * RegistryPackage and ObjectRef and as every RegistryError's location. */
+int cg_svc_stored_query(const struct cg_xds *xds, const cg_request *req, cg_response *resp,
+                        const char *xca_home);
+
 #endif

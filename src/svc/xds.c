@@ -12,6 +12,7 @@
 #include "ebrim/errlist.h"
 #include "ebrim/model.h"
 #include "registry/delete.h"
+#include "svc/xca.h"
 #include "transport/client.h"
 #include "util/alloc.h"
 
@@ -197,7 +198,8 @@ static const char *attr_bounded(cg_pool *pool, xmlNodePtr n, const char *name, s
 
 /* Copies the RegistryErrors of a RegistryResponse into errs as they are (severity, errorCode,
  * codeContext, location); with a Success status, errors become warnings: the status rules. */
-static void relay_errors(xmlNodePtr response, int success, cg_pool *pool, cg_errlist *errs)
+void cg_xds_relay_errors(xmlNodePtr response, int success, const char *location, cg_pool *pool,
+                        cg_errlist *errs)
 {
     size_t relayed = 0, skipped = 0;
     xmlNodePtr list = first_child(response, CG_NS_RS, "RegistryErrorList");
@@ -210,7 +212,7 @@ static void relay_errors(xmlNodePtr response, int success, cg_pool *pool, cg_err
         }
         const char *code = attr_bounded(pool, e, "errorCode", FORWARD_MAX_CODE);
         const char *context = attr_bounded(pool, e, "codeContext", 4096);
-        const char *location = attr_bounded(pool, e, "location", 1024);
+        const char *where = attr_bounded(pool, e, "location", 1024);
         const char *severity = attr_bounded(pool, e, "severity", 256);
         cg_ihe_severity sev = severity && strlen(severity) >= 8 &&
                                       strcmp(severity + strlen(severity) - 8, ":Warning") == 0
@@ -218,12 +220,12 @@ static void relay_errors(xmlNodePtr response, int success, cg_pool *pool, cg_err
                                   : CG_IHE_ERROR;
         if (success)
             sev = CG_IHE_WARNING;
-        cg_errlist_add(errs, sev, code && *code ? code : CG_XDS_REGISTRY_ERROR, location, "%s",
-                       context ? context : "");
+        cg_errlist_add(errs, sev, code && *code ? code : CG_XDS_REGISTRY_ERROR,
+                       where && *where ? where : location, "%s", context ? context : "");
         relayed++;
     }
     if (skipped)
-        cg_errlist_add(errs, CG_IHE_WARNING, CG_XDS_REGISTRY_ERROR, NULL,
+        cg_errlist_add(errs, CG_IHE_WARNING, CG_XDS_REGISTRY_ERROR, location,
                        "%zu more RegistryErrors of the registry are not relayed", skipped);
 }
 
@@ -238,6 +240,20 @@ static const char *snippet(cg_pool *pool, const char *text, size_t len)
         if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
             out[i] = ' ';
     return out;
+}
+
+int cg_xds_forward_call(cg_xds_forward *fw, cg_pool *pool, const char *action, xmlDocPtr body,
+                        const cg_out_part *parts, size_t nparts, int mtom,
+                        struct cg_client_answer *out, cg_err *err)
+{
+    cg_client *c = NULL;
+    int rc = forward_take(fw, &c, err);
+    if (rc != CG_OK)
+        return rc;
+    rc = cg_client_call(c, pool, action, body, parts, nparts, mtom, out, err);
+    /* a failed exchange leaves the connection in an unknown state: not reused */
+    forward_give_back(fw, c, rc == CG_OK);
+    return rc;
 }
 
 /* What the registry's answer says: registered, refused (its errors relayed), or not an answer
@@ -275,7 +291,7 @@ static int forward_verdict(const cg_xds_forward *fw, const cg_client_answer *ans
                                             "which ITI-42 does not define",
                                             status ? status : "(none)"));
     size_t before = errs->errors;
-    relay_errors(ans->body, success, pool, errs);
+    cg_xds_relay_errors(ans->body, success, NULL, pool, errs);
     if (success)
         return FORWARD_REGISTERED;
     if (errs->errors == before)
@@ -445,7 +461,7 @@ typedef struct doc_ref {
  * reported in errs (XDSRepositoryError for a missing id, XDSUnknownRepositoryId). *requested
  * counts them all. */
 static size_t document_requests(const cg_xds *xds, const cg_request *req, cg_errlist *errs,
-                                doc_ref **out, unsigned *requested)
+                                doc_ref **out, unsigned *requested, const char *xca_home)
 {
     size_t n = 0, cap = 0;
     *out = NULL;
@@ -460,6 +476,19 @@ static size_t document_requests(const cg_xds *xds, const cg_request *req, cg_err
         const char *home = child_text(req->pool, c, CG_NS_XDSB, "HomeCommunityId");
         const char *repo_id = child_text(req->pool, c, CG_NS_XDSB, "RepositoryUniqueId");
         const char *uid = child_text(req->pool, c, CG_NS_XDSB, "DocumentUniqueId");
+        /* ITI-39 (ITI TF-2b 3.39.4.1.3): each request names the community that holds it */
+        if (xca_home && !home) {
+            cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_MISSING_HOME_COMMUNITY_ID, xca_home,
+                           "DocumentRequest %u (document %s) lacks HomeCommunityId", *requested,
+                           uid ? uid : "?");
+            continue;
+        }
+        if (xca_home && strcmp(home, xca_home) != 0) {
+            cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_UNKNOWN_COMMUNITY, xca_home,
+                           "DocumentRequest %u names community %s; this community is %s",
+                           *requested, home, xca_home);
+            continue;
+        }
         if (!repo_id || !uid) {
             cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, uid,
                            "DocumentRequest %u lacks %s", *requested,
@@ -483,7 +512,12 @@ static size_t document_requests(const cg_xds *xds, const cg_request *req, cg_err
 
 int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp)
 {
-    cg_xds *xds = ctx;
+    return cg_svc_retrieve(ctx, req, resp, NULL);
+}
+
+int cg_svc_retrieve(const cg_xds *xds, const cg_request *req, cg_response *resp,
+                    const char *xca_home)
+{
     if (!is_element(req->body, CG_NS_XDSB, "RetrieveDocumentSetRequest"))
         return wrong_body(req, resp, CG_NS_XDSB, "RetrieveDocumentSetRequest");
     cg_errlist errs;
@@ -501,7 +535,7 @@ int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp)
 
     unsigned requested = 0, found = 0;
     doc_ref *refs = NULL;
-    size_t nrefs = document_requests(xds, req, &errs, &refs, &requested);
+    size_t nrefs = document_requests(xds, req, &errs, &refs, &requested, xca_home);
     for (size_t i = 0; i < nrefs; i++) {
         const char *home = refs[i].home, *repo_id = refs[i].repo_id, *uid = refs[i].uid;
         cg_store_blob *blob = cg_pool_calloc(req->pool, 1, sizeof(*blob));
@@ -522,7 +556,9 @@ int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp)
         found++;
         const char *cid = cg_response_add_part(resp, req->pool, blob->mime_type, blob->data, blob->len);
         xmlNodePtr dr = xmlNewChild(root, xdsb, (const xmlChar *)"DocumentResponse", NULL);
-        if (home)
+        if (xca_home)
+            xmlNewTextChild(dr, xdsb, (const xmlChar *)"HomeCommunityId", (const xmlChar *)xca_home);
+        else if (home)
             xmlNewTextChild(dr, xdsb, (const xmlChar *)"HomeCommunityId", (const xmlChar *)home);
         else if (xds->home_community_id)
             xmlNewTextChild(dr, xdsb, (const xmlChar *)"HomeCommunityId",
@@ -540,8 +576,10 @@ int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp)
                        "RetrieveDocumentSetRequest holds no DocumentRequest");
     xmlSetProp(rr, (const xmlChar *)"status",
                (const xmlChar *)cg_errlist_status(&errs, found > 0));
+    for (size_t i = 0; xca_home && i < errs.count; i++)
+        errs.items[i].location = xca_home; /* ITI-39: which community answered the error */
     cg_ebrim_write_errors(rr, &errs);
-    resp->action = CG_ACTION_ITI43_RESPONSE;
+    resp->action = xca_home ? CG_ACTION_ITI39_RESPONSE : CG_ACTION_ITI43_RESPONSE;
     resp->body = doc;
     resp->mtom = 1;
     return CG_OK;
@@ -556,7 +594,7 @@ int cg_svc_iti86(void *ctx, const cg_request *req, cg_response *resp)
     cg_errlist_init(&errs, req->pool);
     unsigned requested = 0;
     doc_ref *refs = NULL;
-    size_t n = document_requests(xds, req, &errs, &refs, &requested);
+    size_t n = document_requests(xds, req, &errs, &refs, &requested, NULL);
     const char **uids = cg_pool_calloc(req->pool, n ? n : 1, sizeof(*uids));
     for (size_t i = 0; i < n; i++)
         uids[i] = refs[i].uid;

@@ -41,6 +41,17 @@ typedef struct cg_xds_forward_config {
 /* Checks the URL and the TLS files (no connection is made yet). CG_EINVAL with the reason. */
 int cg_xds_forward_new(cg_xds_forward **out, const cg_xds_forward_config *cfg, cg_err *err);
 void cg_xds_forward_free(cg_xds_forward *fw);
+struct cg_client_answer;
+/* One exchange on a connection of the pool (an idle one, else a new one), given back for reuse
+ * when the exchange ended cleanly. As cg_client_call. */
+int cg_xds_forward_call(cg_xds_forward *fw, cg_pool *pool, const char *action, xmlDocPtr body,
+                        const cg_out_part *parts, size_t nparts, int mtom,
+                        struct cg_client_answer *out, cg_err *err);
+/* Copies the RegistryErrors of a RegistryResponse (or AdhocQueryResponse) into errs as they are
+ * (severity, errorCode, codeContext, location; location when they have none); with a Success
+ * status errors become warnings. At most 256; the rest are counted in one warning. */
+void cg_xds_relay_errors(xmlNodePtr response, int success, const char *location, cg_pool *pool,
+                         cg_errlist *errs);
 
 typedef struct cg_xds {
     cg_registry *registry;         /* NULL: not a registry (forward is set) */
@@ -55,6 +66,12 @@ int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp);
 /* ITI-57 Update Document Set (Metadata Update): cg_registry_update's verdict. */
 int cg_svc_iti57(void *ctx, const cg_request *req, cg_response *resp);
 int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp);
+/* The RetrieveDocumentSetRequest of req answered from the local repository. xca_home: NULL for
+ * ITI-43; for ITI-39 our homeCommunityId: a DocumentRequest without HomeCommunityId is
+ * XDSMissingHomeCommunityId, another community's XDSUnknownCommunity, and every RegistryError's
+ * location is xca_home. */
+int cg_svc_retrieve(const cg_xds *xds, const cg_request *req, cg_response *resp,
+                    const char *xca_home);
 /* ITI-86 Remove Documents (RMD): the documents named by RepositoryUniqueId and
  * DocumentUniqueId are deleted from this repository; an unknown repository is
  * XDSUnknownRepositoryId, a document not stored XDSDocumentUniqueIdError; PartialSuccess when

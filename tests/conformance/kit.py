@@ -99,6 +99,9 @@ class Step:
         if self.tx.tag == 'HttpTransaction':
             m = re.search(r'action="?([^";\s]+)', self.tx.findtext('Headers') or '')
             return ACTIONS.get(m.group(1), 'HTTP ' + m.group(1)) if m else 'HTTP'
+        if self.tx.tag in ('XCQTransaction', 'XCRTransaction') and (
+                self.section.plan.find('SUTInitiates') is not None or self.section.test.sut_initiates):
+            return 'XCA-IG'  # 12300..12308: the Initiating Gateway under test sends these
         return TRANSACTIONS[self.tx.tag]
 
 
@@ -195,6 +198,12 @@ class Test:
         self.title = ' '.join(text.split())[:100]
         # 12028 is the kit's one test that must be run over TLS (its readme says so)
         self.tls = bool(re.search(r'\bover TLS\b|engage TLS', text))
+        # 12300..12308: "Initiate a ... Query from your Initiating Gateway": the system under test
+        # sends, the toolkit's Responding Gateway checks
+        self.sut_initiates = bool(re.search(r'Initiate a .*\s+from\s+your\s+Initiating\s+Gateway',
+                                            ' '.join(text.split())))
+        # 15807: "Each section uses a different Patient ID."
+        self.patient_per_section = bool(re.search(r'Each section uses a different Patient ID', text))
         names = []
         idx = os.path.join(self.dir, 'index.idx')
         if os.path.exists(idx):

@@ -67,6 +67,7 @@ main(void)
     cg_test_register_store_versions();
     cg_test_register_audit();
     cg_test_register_audit_sink();
+    cg_test_register_svc_xca();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -17,6 +17,7 @@ void cg_test_register_conf(void);
 /* new suites: one line each, below this one */
 void cg_test_register_repository(void);
 void cg_test_register_svc_request(void);
+void cg_test_register_svc_xca(void);
 void cg_test_register_transport(void);
 void cg_test_register_ebrim_model(void);
 void cg_test_register_registry_format(void);
