@@ -83,6 +83,7 @@ cg_xml_limits_default(cg_xml_limits *out)
 {
     out->max_bytes = CG_XML_DEFAULT_MAX_BYTES;
     out->max_depth = CG_XML_DEFAULT_MAX_DEPTH;
+    out->max_attributes = CG_XML_DEFAULT_MAX_ATTRIBUTES;
     out->read_only = 0;
 }
 
@@ -140,6 +141,81 @@ on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar
     xmlSAX2EndElementNs(ctx, localname, prefix, uri);
 }
 
+/* The end of the first occurrence of the NUL-free string `what` at or after p, or end. */
+static const char *
+skip_past(const char *p, const char *end, const char *what)
+{
+    size_t n = strlen(what);
+    for (; p + n <= end; p++)
+        if (*p == what[0] && memcmp(p, what, n) == 0)
+            return p + n;
+    return end;
+}
+
+/* A lexical pass over the bytes, before libxml2 sees them: 0 when no start tag has more than max
+ * attributes, else the line of the first that has. An attribute is an '=' outside quotes in a
+ * start tag; comments, CDATA sections, processing instructions and the DOCTYPE (its internal
+ * subset too) are skipped. Exact for well-formed XML; for other bytes it may miscount, and then
+ * libxml2 refuses them anyway. */
+static int
+too_many_attributes(const char *p, size_t len, unsigned max)
+{
+    const char *end = p + len;
+    int line = 1;
+    while (p < end) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        if (lt == NULL)
+            break;
+        for (const char *q = p; q < lt; q++)
+            line += *q == '\n';
+        p = lt + 1;
+        const char *from = p;
+        if (end - p >= 3 && memcmp(p, "!--", 3) == 0)
+            p = skip_past(p + 3, end, "-->");
+        else if (end - p >= 8 && memcmp(p, "![CDATA[", 8) == 0)
+            p = skip_past(p + 8, end, "]]>");
+        else if (p < end && *p == '?')
+            p = skip_past(p + 1, end, "?>");
+        else if (p < end && *p == '!') { /* DOCTYPE, with an internal subset in [] */
+            int bracket = 0;
+            char quote = 0;
+            for (; p < end; p++) {
+                if (quote) {
+                    quote = *p == quote ? 0 : quote;
+                } else if (*p == '"' || *p == '\'') {
+                    quote = *p;
+                } else if (*p == '[') {
+                    bracket++;
+                } else if (*p == ']') {
+                    bracket--;
+                } else if (*p == '>' && bracket <= 0) {
+                    p++;
+                    break;
+                }
+            }
+        } else if (p < end && *p != '/') { /* a start tag */
+            unsigned n = 0;
+            char quote = 0;
+            for (; p < end; p++) {
+                if (quote) {
+                    quote = *p == quote ? 0 : quote;
+                } else if (*p == '"' || *p == '\'') {
+                    quote = *p;
+                } else if (*p == '=') {
+                    if (++n > max)
+                        return line;
+                } else if (*p == '>') {
+                    p++;
+                    break;
+                }
+            }
+        }
+        for (const char *q = from; q < p; q++)
+            line += *q == '\n';
+    }
+    return 0;
+}
+
 int
 cg_xml_parse(xmlDocPtr *out, const char *data, size_t len, const char *name,
              const cg_xml_limits *limits, cg_err *err)
@@ -158,6 +234,14 @@ cg_xml_parse(xmlDocPtr *out, const char *data, size_t len, const char *name,
                           limits->max_bytes);
     if (len > (size_t)INT32_MAX)
         return cg_err_set(err, CG_ETOOBIG, "%s: document too large", name);
+    unsigned max_attributes =
+        limits->max_attributes ? limits->max_attributes : CG_XML_DEFAULT_MAX_ATTRIBUTES;
+    int at_line = too_many_attributes(data, len, max_attributes);
+    if (at_line)
+        return cg_err_set(err, CG_ETOOBIG,
+                          "%s:%d: an element has more than %u attributes (namespace declarations "
+                          "included), the limit",
+                          name, at_line, max_attributes);
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (ctxt == NULL)
         return cg_err_set(err, CG_EIO, "xmlNewParserCtxt failed");
