@@ -283,6 +283,16 @@ def case_attrs_dup(port, count="50000"):
     report(request(port, REGISTRY, SOAP_CT, envelope(ITI18, "<x %s/>" % attrs)))
 
 
+def case_ns_scope(port, levels="100", per="100", elements="100000"):
+    """LEVELS nested elements each declaring PER namespaces, then ELEMENTS elements whose prefix
+    was declared outside all of them (libxml2 looks each up through every declaration)."""
+    out = ['<r xmlns:q="urn:q">']
+    for l in range(int(levels)):
+        out.append("<e %s>" % " ".join('xmlns:n%d_%d="urn:%d:%d"' % (l, i, l, i) for i in range(int(per))))
+    out.append("<q:a/>" * int(elements) + "</e>" * int(levels) + "</r>")
+    report(request(port, REGISTRY, SOAP_CT, envelope(ITI18, "".join(out))))
+
+
 def case_utf8(port, where="body"):
     """Bytes that are not UTF-8 (a lone continuation byte, an overlong '/', a surrogate) in the
     envelope (where=body) or in a metadata value of an otherwise good ITI-41 (where=metadata)."""
@@ -675,7 +685,8 @@ def case_find(port, patient=PATIENT):
 
 CASES = {
     "xxe-file": case_xxe_file, "dtd-external": case_dtd_external, "laughs": case_laughs,
-    "deep": case_deep, "attrs": case_attrs, "attrs-ns": case_attrs_dup, "utf8": case_utf8,
+    "deep": case_deep, "attrs": case_attrs, "attrs-ns": case_attrs_dup, "ns-scope": case_ns_scope,
+    "utf8": case_utf8,
     "oversize-envelope": case_oversize_envelope, "oversize-attachment": case_oversize_attachment,
     "claimed-length": case_claimed_length, "truncated-mime": case_truncated_mime,
     "truncated-part": case_truncated_part, "short-body": case_short_body,

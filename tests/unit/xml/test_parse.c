@@ -196,6 +196,51 @@ test_attribute_limit(void)
     free(past);
 }
 
+/* depth nested elements each declaring per namespaces (and an empty one declaring more), then
+ * siblings siblings each declaring 3 of their own (which go out of scope at their end). */
+static char *
+namespaces(unsigned depth, unsigned per, unsigned empty, unsigned siblings)
+{
+    cg_buf b;
+    cg_buf_init(&b, (size_t)1 << 24);
+    for (unsigned l = 0; l < depth; l++) {
+        cg_buf_puts(&b, "<e");
+        for (unsigned i = 0; i < per; i++)
+            cg_buf_printf(&b, "\n xmlns:n%u_%u='urn:%u:%u'", l, i, l, i);
+        cg_buf_puts(&b, ">");
+    }
+    cg_buf_puts(&b, "<empty");
+    for (unsigned i = 0; i < empty; i++)
+        cg_buf_printf(&b, " xmlns:m%u='urn:m:%u'", i, i);
+    cg_buf_puts(&b, "/>");
+    for (unsigned i = 0; i < siblings; i++)
+        cg_buf_puts(&b, "<s xmlns='urn:s' xmlns:a='urn:a' xmlns:b='urn:b'><a:x b:y='1'/></s>");
+    for (unsigned l = 0; l < depth; l++)
+        cg_buf_puts(&b, "</e>");
+    return cg_buf_detach(&b);
+}
+
+/* libxml2 2.9 looks a prefix up through every namespace declaration in scope: 65,000 of them
+ * and a million prefixed elements cost many minutes. More than 256 in scope are refused. */
+static void
+test_namespace_limit(void)
+{
+    cg_err err;
+    xmlDocPtr d;
+    /* 8 x 31 = 248 in scope, +8 on an empty element = 256; 2,000 siblings redeclaring 3 each */
+    char *at = namespaces(8, 31, 8, 2000), *past = namespaces(8, 31, 9, 0),
+         *nested_past = namespaces(9, 29, 0, 0); /* 261 */
+    CU_ASSERT_EQUAL(parse(at, NULL, &err, &d), CG_OK);
+    xmlFreeDoc(d);
+    CU_ASSERT_EQUAL(parse(past, NULL, &err, &d), CG_ETOOBIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "more than 256 namespace declarations in scope"));
+    CU_ASSERT_EQUAL(parse(nested_past, NULL, &err, &d), CG_ETOOBIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "doc.xml:233: more than 256 namespace"));
+    free(at);
+    free(past);
+    free(nested_past);
+}
+
 void
 cg_test_register_parse(void)
 {
@@ -212,4 +257,6 @@ cg_test_register_parse(void)
     CU_add_test(s, "depth at the limit and one past it", test_depth_limit);
     CU_add_test(s, "size at the limit and one past it", test_size_limit);
     CU_add_test(s, "attributes of one element at the limit and past it", test_attribute_limit);
+    CU_add_test(s, "namespace declarations in scope at the limit and past it",
+                test_namespace_limit);
 }
