@@ -162,7 +162,27 @@ int cg_wire_read(struct soap *soap, cg_pool *pool, const cg_wire_limits *limits,
     const char *type = w->content_type;
     char *media = cg_mime_type(pool, type);
     int rc = CG_OK;
-    if (media && strncmp(media, "multipart/", 10) == 0) {
+    int multipart = media && strncmp(media, "multipart/", 10) == 0;
+    if (!b.chunked && w->has_length) {
+        /* a body longer than the limits allow is refused before it is waited for */
+        unsigned long long slack = (unsigned long long)limits->max_header + 4096, most;
+        most = limits->max_envelope;
+        if (multipart)
+            most += slack + (unsigned long long)limits->max_parts *
+                                ((unsigned long long)limits->max_part / 3 * 4 +
+                                 limits->max_part / 38 + slack + 4);
+        if ((unsigned long long)soap->length > most && !multipart)
+            return cg_err_set(err, CG_ETOOBIG,
+                              "the SOAP envelope is larger than %zu bytes (Content-Length %llu)",
+                              limits->max_envelope, (unsigned long long)soap->length);
+        if ((unsigned long long)soap->length > most)
+            return cg_err_set(err, CG_ETOOBIG,
+                              "Content-Length %llu is more than the largest MTOM request the limits "
+                              "allow (%llu bytes: limits.max_envelope_bytes, max_attachments, "
+                              "max_attachment_bytes)",
+                              (unsigned long long)soap->length, most);
+    }
+    if (multipart) {
         cg_mime_limits ml = {.max_root = limits->max_envelope,
                              .max_part = limits->max_part,
                              .max_parts = limits->max_parts,

@@ -13,6 +13,8 @@
 #include "util/fs.h"
 #include "xml/memory.h"
 
+#define CG_XML_SCAN_DEPTH 4096 /* open elements too_costly follows (max_depth refuses sooner) */
+
 typedef struct parse_state {
     unsigned depth;
     unsigned max_depth;
@@ -83,6 +85,7 @@ cg_xml_limits_default(cg_xml_limits *out)
 {
     out->max_bytes = CG_XML_DEFAULT_MAX_BYTES;
     out->max_depth = CG_XML_DEFAULT_MAX_DEPTH;
+    out->max_attributes = CG_XML_DEFAULT_MAX_ATTRIBUTES;
     out->read_only = 0;
 }
 
@@ -140,6 +143,125 @@ on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar
     xmlSAX2EndElementNs(ctx, localname, prefix, uri);
 }
 
+/* The end of the first occurrence of the NUL-free string `what` at or after p, or end. */
+static const char *
+skip_past(const char *p, const char *end, const char *what)
+{
+    size_t n = strlen(what);
+    for (; p + n <= end; p++)
+        if (*p == what[0] && memcmp(p, what, n) == 0)
+            return p + n;
+    return end;
+}
+
+/* Is the attribute whose '=' is at eq (in a start tag beginning at tag) a namespace
+ * declaration: is its name "xmlns" or "xmlns:..."? */
+static int
+is_xmlns(const char *tag, const char *eq)
+{
+    const char *e = eq;
+    while (e > tag && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        e--;
+    const char *b = e;
+    while (b > tag && b[-1] != ' ' && b[-1] != '\t' && b[-1] != '\r' && b[-1] != '\n' &&
+           b[-1] != '"' && b[-1] != '\'')
+        b--;
+    return e - b >= 5 && memcmp(b, "xmlns", 5) == 0 && (e - b == 5 || b[5] == ':');
+}
+
+/* A lexical pass over the bytes, before libxml2 sees them, for what costs libxml2 2.9 quadratic
+ * time: more than max_attr attributes on one element (each is compared with all the earlier
+ * ones), or more than CG_XML_MAX_NAMESPACES namespace declarations in scope (each prefixed name
+ * is looked up through all of them). 0 when neither, else the line of the first start tag past
+ * a limit, with *why set. An attribute is an '=' outside quotes in a start tag; comments, CDATA
+ * sections, processing instructions and the DOCTYPE (its internal subset too) are skipped.
+ * Exact for well-formed XML; for other bytes it may miscount, and libxml2 refuses them anyway. */
+static int
+too_costly(const char *p, size_t len, unsigned max_attr, const char **why)
+{
+    const char *end = p + len;
+    int line = 1;
+    unsigned stack[CG_XML_SCAN_DEPTH]; /* namespace declarations of each open element */
+    size_t depth = 0;
+    unsigned in_scope = 0;
+    while (p < end) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        if (lt == NULL)
+            break;
+        for (const char *q = p; q < lt; q++)
+            line += *q == '\n';
+        p = lt + 1;
+        const char *from = p;
+        if (end - p >= 3 && memcmp(p, "!--", 3) == 0)
+            p = skip_past(p + 3, end, "-->");
+        else if (end - p >= 8 && memcmp(p, "![CDATA[", 8) == 0)
+            p = skip_past(p + 8, end, "]]>");
+        else if (p < end && *p == '?')
+            p = skip_past(p + 1, end, "?>");
+        else if (p < end && *p == '!') { /* DOCTYPE, with an internal subset in [] */
+            int bracket = 0;
+            char quote = 0;
+            for (; p < end; p++) {
+                if (quote) {
+                    quote = *p == quote ? 0 : quote;
+                } else if (*p == '"' || *p == '\'') {
+                    quote = *p;
+                } else if (*p == '[') {
+                    bracket++;
+                } else if (*p == ']') {
+                    bracket--;
+                } else if (*p == '>' && bracket <= 0) {
+                    p++;
+                    break;
+                }
+            }
+        } else if (p < end && *p == '/') { /* an end tag */
+            if (depth > 0)
+                in_scope -= stack[--depth];
+            const char *gt = memchr(p, '>', (size_t)(end - p));
+            p = gt ? gt + 1 : end;
+        } else if (p < end) { /* a start tag */
+            unsigned n = 0, ns = 0;
+            char quote = 0, last = 0;
+            for (; p < end; p++) {
+                if (quote) {
+                    quote = *p == quote ? 0 : quote;
+                } else if (*p == '"' || *p == '\'') {
+                    quote = *p;
+                } else if (*p == '=') {
+                    if (++n > max_attr) {
+                        *why = "attributes";
+                        return line;
+                    }
+                    ns += is_xmlns(from, p);
+                } else if (*p == '>') {
+                    p++;
+                    break;
+                }
+                if (!quote && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+                    last = *p;
+            }
+            if (last != '/') { /* not an empty element: it stays open */
+                if (depth < CG_XML_SCAN_DEPTH)
+                    stack[depth++] = ns;
+                else
+                    ns = 0; /* past any depth limit: libxml2 refuses it */
+                in_scope += ns;
+                if (in_scope > CG_XML_MAX_NAMESPACES) {
+                    *why = "namespaces";
+                    return line;
+                }
+            } else if (in_scope + ns > CG_XML_MAX_NAMESPACES) {
+                *why = "namespaces";
+                return line;
+            }
+        }
+        for (const char *q = from; q < p; q++)
+            line += *q == '\n';
+    }
+    return 0;
+}
+
 int
 cg_xml_parse(xmlDocPtr *out, const char *data, size_t len, const char *name,
              const cg_xml_limits *limits, cg_err *err)
@@ -158,6 +280,19 @@ cg_xml_parse(xmlDocPtr *out, const char *data, size_t len, const char *name,
                           limits->max_bytes);
     if (len > (size_t)INT32_MAX)
         return cg_err_set(err, CG_ETOOBIG, "%s: document too large", name);
+    unsigned max_attributes =
+        limits->max_attributes ? limits->max_attributes : CG_XML_DEFAULT_MAX_ATTRIBUTES;
+    const char *costly = NULL;
+    int at_line = too_costly(data, len, max_attributes, &costly);
+    if (at_line && strcmp(costly, "attributes") == 0)
+        return cg_err_set(err, CG_ETOOBIG,
+                          "%s:%d: an element has more than %u attributes (namespace declarations "
+                          "included), the limit",
+                          name, at_line, max_attributes);
+    if (at_line)
+        return cg_err_set(err, CG_ETOOBIG,
+                          "%s:%d: more than %u namespace declarations in scope, the limit", name,
+                          at_line, CG_XML_MAX_NAMESPACES);
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (ctxt == NULL)
         return cg_err_set(err, CG_EIO, "xmlNewParserCtxt failed");
