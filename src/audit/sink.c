@@ -69,6 +69,7 @@ struct cg_audit_sink {
     uint64_t acked;    /* delivered up to this offset */
     uint32_t seq;      /* last sequenceId given */
     int stop;
+    int idle; /* the sending thread waits with nothing to sync: a put must wake it */
     int64_t last_put_ms;
     cg_audit_sink_stats stats;
     /* the sending thread's own */
@@ -286,7 +287,12 @@ int cg_audit_sink_put(cg_audit_sink *s, const char *xml, size_t len)
     s->seq = seq;
     s->stats.last_sequence = seq;
     s->last_put_ms = now_ms();
-    pthread_cond_signal(&s->wake);
+    /* only a sender waiting with nothing to do needs waking: otherwise it is running, or
+     * waiting for the spool's next fsync (SYNC_MIN_MS), which takes this record too */
+    if (s->idle) {
+        s->idle = 0;
+        pthread_cond_signal(&s->wake);
+    }
 done:
     pthread_mutex_unlock(&s->lock);
     cg_buf_dispose(&rec);
@@ -705,8 +711,11 @@ static void *sender_main(void *arg)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        if (!s->stop)
+        if (!s->stop) {
+            s->idle = s->end == s->synced;
             pthread_cond_timedwait(&s->wake, &s->lock, &until);
+            s->idle = 0;
+        }
     }
     pthread_mutex_unlock(&s->lock);
     sink_close(s);
