@@ -13,18 +13,6 @@
 
 #define FIND_CHUNK 500 /* uuids per store find (bound parameters) */
 
-static const char *
-kind_name(cg_obj_kind kind)
-{
-    switch (kind) {
-    case CG_OBJ_DOCUMENT_ENTRY: return "DocumentEntry";
-    case CG_OBJ_SUBMISSION_SET: return "SubmissionSet";
-    case CG_OBJ_FOLDER: return "Folder";
-    case CG_OBJ_ASSOCIATION: return "Association";
-    }
-    return "object";
-}
-
 static void
 report(const cg_store_conflict *c, cg_errlist *errs)
 {
@@ -37,13 +25,13 @@ report(const cg_store_conflict *c, cg_errlist *errs)
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REFERENCES_EXIST, c->id,
                        "%s %s is referred to by Association %s, which this request does not "
                        "delete; nothing was deleted",
-                       kind_name(c->existing_kind), c->id, c->related);
+                       cg_store_kind_name(c->existing_kind), c->id, c->related);
         return;
     case CG_CONFLICT_UNREFERENCED:
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_UNREFERENCED_OBJECT, c->id,
                        "deleting Association %s would leave %s %s with no Association referring "
                        "to it: delete it too, or keep the Association; nothing was deleted",
-                       c->related, kind_name(c->existing_kind), c->id);
+                       c->related, cg_store_kind_name(c->existing_kind), c->id);
         return;
     case CG_CONFLICT_UNIQUE_ID:
     case CG_CONFLICT_UUID:

@@ -590,18 +590,6 @@ build_submission(cg_store_submission *out, const cg_ebrim_submission *sub,
     return CG_OK;
 }
 
-static const char *
-obj_kind_name(cg_obj_kind kind)
-{
-    switch (kind) {
-    case CG_OBJ_DOCUMENT_ENTRY: return "DocumentEntry";
-    case CG_OBJ_SUBMISSION_SET: return "SubmissionSet";
-    case CG_OBJ_FOLDER: return "Folder";
-    case CG_OBJ_ASSOCIATION: return "Association";
-    }
-    return "object";
-}
-
 /* Objects of the submission by a key (uniqueId, entryUUID, or an association end outside the
  * submission), sorted: the store may report a conflict for every object of a large submission. */
 typedef struct keyed {
@@ -702,7 +690,7 @@ conflict_unique_id(const conflict_ctx *cx, const cg_store_conflict *cf, cg_errli
         else
             cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_DUPLICATE_UNIQUE_ID_IN_REGISTRY, o,
                          "uniqueId \"%s\" is already registered (by a %s)", cf->id,
-                         obj_kind_name(cf->existing_kind));
+                         cg_store_kind_name(cf->existing_kind));
     }
 }
 
@@ -729,7 +717,7 @@ conflict_uuid(const conflict_ctx *cx, const cg_store_conflict *cf, cg_errlist *e
     cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR,
                  k < cx->uuids.n ? cx->uuids.items[k].obj : NULL,
                  "entryUUID %s is already registered (by a %s)", cf->id,
-                 obj_kind_name(cf->existing_kind));
+                 cg_store_kind_name(cf->existing_kind));
 }
 
 /* The replacement's HasMember associations from the Folders that held the original. */
@@ -1057,7 +1045,7 @@ mu_new_version(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim_object
     } else if (!kind_ok) {
         cg_rules_add(errs, CG_IHE_ERROR, MU_ERROR, o,
                      "lid %s names a registered %s, not a %s", o->lid,
-                     obj_kind_name(latest->kind), kind);
+                     cg_store_kind_name(latest->kind), kind);
     } else if (previous != latest_version) {
         cg_rules_add(errs, CG_IHE_ERROR, CG_XDS_METADATA_VERSION_ERROR, o,
                      "PreviousVersion is %d but the latest version of %s is %d", previous,
@@ -1284,7 +1272,7 @@ mu_submit_association(cg_registry *reg, cg_ebrim_submission *sub, const cg_ebrim
             rc = CG_EINVAL;
         } else if (found->kind != want) {
             cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t, "%s %s is a %s, not a %s", what,
-                         ends[e], obj_kind_name(found->kind), obj_kind_name(want));
+                         ends[e], cg_store_kind_name(found->kind), cg_store_kind_name(want));
             rc = CG_EINVAL;
         } else if (found->status == NULL || strcmp(found->status, CG_STATUS_APPROVED) != 0) {
             cg_rules_add(errs, CG_IHE_ERROR, MU_OPERATION, t,

@@ -22,6 +22,18 @@
 #include "store/backend.h"
 #include "util/alloc.h"
 
+const char *
+cg_store_kind_name(cg_obj_kind kind)
+{
+    switch (kind) {
+    case CG_OBJ_DOCUMENT_ENTRY: return "DocumentEntry";
+    case CG_OBJ_SUBMISSION_SET: return "SubmissionSet";
+    case CG_OBJ_FOLDER: return "Folder";
+    case CG_OBJ_ASSOCIATION: return "Association";
+    }
+    return "object";
+}
+
 enum { JOB_SUBMIT = 1, JOB_PATIENT, JOB_DOCUMENTS, JOB_MERGE, JOB_DELETE };
 
 typedef struct store_job {

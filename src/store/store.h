@@ -35,6 +35,9 @@ typedef enum cg_obj_kind {
     CG_OBJ_ASSOCIATION = 4
 } cg_obj_kind;
 
+/* "DocumentEntry", "SubmissionSet", "Folder", "Association" (for messages); "object" else. */
+const char *cg_store_kind_name(cg_obj_kind kind);
+
 /* A coded value indexed for queries, e.g. {"classCode", "34133-9", "2.16.840.1.113883.6.1"}. */
 typedef struct cg_store_code {
     const char *attr; /* classCode typeCode formatCode practiceSettingCode

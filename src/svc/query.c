@@ -13,22 +13,6 @@
 #define MAX_SLOTS 256 /* rim:Slot elements of one AdhocQuery */
 #define MAX_SLOT_VALUES 1000
 
-static int
-is_el(xmlNodePtr n, const char *ns, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && n->ns &&
-           strcmp((const char *)n->ns->href, ns) == 0 && strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNodePtr
-child(xmlNodePtr n, const char *ns, const char *name, xmlNodePtr prev)
-{
-    for (xmlNodePtr c = prev ? prev->next : n->children; c; c = c->next)
-        if (is_el(c, ns, name))
-            return c;
-    return NULL;
-}
-
 static const char *
 attr(cg_pool *pool, xmlNodePtr n, const char *name)
 {
@@ -147,19 +131,15 @@ int
 cg_svc_stored_query(const cg_xds *xds, const cg_request *req, cg_response *resp,
                     const char *xca_home)
 {
-    if (!is_el(req->body, CG_NS_QUERY, "AdhocQueryRequest")) {
-        cg_response_fault(resp, req->pool, CG_FAULT_SENDER, NULL,
-                          "the body of this action must be {%s}AdhocQueryRequest, not <%s>",
-                          CG_NS_QUERY, req->body ? (const char *)req->body->name : "(empty)");
-        return CG_OK;
-    }
+    if (!cg_request_is_el(req->body, CG_NS_QUERY, "AdhocQueryRequest"))
+        return cg_response_wrong_body(resp, req, CG_NS_QUERY, "AdhocQueryRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     cg_query_result res = {0};
     int leaf = 1;
-    xmlNodePtr opt = child(req->body, CG_NS_QUERY, "ResponseOption", NULL);
+    xmlNodePtr opt = cg_request_child(req->body, CG_NS_QUERY, "ResponseOption", NULL);
     const char *rtype = opt ? attr(req->pool, opt, "returnType") : NULL;
-    xmlNodePtr q = child(req->body, CG_NS_RIM, "AdhocQuery", NULL);
+    xmlNodePtr q = cg_request_child(req->body, CG_NS_RIM, "AdhocQuery", NULL);
     if (rtype && strcmp(rtype, "ObjectRef") == 0) {
         leaf = 0;
     } else if (rtype && strcmp(rtype, "LeafClass") != 0) {
@@ -177,7 +157,7 @@ cg_svc_stored_query(const cg_xds *xds, const cg_request *req, cg_response *resp,
     cg_audit_set_query(req->audit, qr.query_id, req->body, attr(req->pool, q, "home"));
     cg_query_param *params = NULL;
     size_t n = 0, cap = 0;
-    for (xmlNodePtr s = child(q, CG_NS_RIM, "Slot", NULL); s; s = child(q, CG_NS_RIM, "Slot", s)) {
+    for (xmlNodePtr s = cg_request_child(q, CG_NS_RIM, "Slot", NULL); s; s = cg_request_child(q, CG_NS_RIM, "Slot", s)) {
         if (n == MAX_SLOTS) {
             cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_SQ_PARAM_NUMBER, NULL,
                            "more than %d Slots in one AdhocQuery", MAX_SLOTS);
@@ -186,11 +166,11 @@ cg_svc_stored_query(const cg_xds *xds, const cg_request *req, cg_response *resp,
         params = cg_pool_grow(req->pool, params, &cap, n + 1, sizeof(*params));
         cg_query_param *p = &params[n++];
         p->name = attr(req->pool, s, "name");
-        xmlNodePtr vl = child(s, CG_NS_RIM, "ValueList", NULL);
+        xmlNodePtr vl = cg_request_child(s, CG_NS_RIM, "ValueList", NULL);
         const char **vals = NULL;
         size_t nv = 0, vcap = 0;
-        for (xmlNodePtr v = vl ? child(vl, CG_NS_RIM, "Value", NULL) : NULL; v;
-             v = child(vl, CG_NS_RIM, "Value", v)) {
+        for (xmlNodePtr v = vl ? cg_request_child(vl, CG_NS_RIM, "Value", NULL) : NULL; v;
+             v = cg_request_child(vl, CG_NS_RIM, "Value", v)) {
             if (nv == MAX_SLOT_VALUES) {
                 cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_SQ_PARAM_NUMBER, NULL,
                                "Slot %s has more than %d values", p->name ? p->name : "",

@@ -25,6 +25,29 @@ void cg_response_fault(cg_response *resp, cg_pool *pool, cg_fault_code code, con
     resp->body = NULL;
 }
 
+int cg_response_wrong_body(cg_response *resp, const cg_request *req, const char *ns,
+                           const char *name)
+{
+    cg_response_fault(resp, req->pool, CG_FAULT_SENDER, NULL,
+                      "the body of this action must be {%s}%s, not <%s>", ns, name,
+                      req->body ? (const char *)req->body->name : "(empty)");
+    return CG_OK;
+}
+
+int cg_request_is_el(xmlNodePtr n, const char *ns, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && n->ns &&
+           strcmp((const char *)n->ns->href, ns) == 0 && strcmp((const char *)n->name, name) == 0;
+}
+
+xmlNodePtr cg_request_child(xmlNodePtr parent, const char *ns, const char *name, xmlNodePtr after)
+{
+    for (xmlNodePtr c = after ? after->next : parent ? parent->children : NULL; c; c = c->next)
+        if (cg_request_is_el(c, ns, name))
+            return c;
+    return NULL;
+}
+
 const char *cg_response_add_part(cg_response *resp, cg_pool *pool, const char *content_type,
                                  const unsigned char *data, size_t len)
 {

@@ -147,6 +147,16 @@ const cg_route *cg_route_find(const cg_route *routes, size_t nroutes, const char
 
 void cg_response_fault(cg_response *resp, cg_pool *pool, cg_fault_code code, const char *subcode,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A Sender fault for a request whose body is not {ns}name: "the body of this action must be
+ * ..."; returns CG_OK, for a handler to return. */
+int cg_response_wrong_body(cg_response *resp, const cg_request *req, const char *ns,
+                           const char *name);
+
+/* Whether n is the element {ns}name. */
+int cg_request_is_el(xmlNodePtr n, const char *ns, const char *name);
+/* The first element child {ns}name of parent after `after` (NULL: from the first child), or
+ * NULL. */
+xmlNodePtr cg_request_child(xmlNodePtr parent, const char *ns, const char *name, xmlNodePtr after);
 /* Adds an MTOM part to the response and returns the content id it was given. */
 const char *cg_response_add_part(cg_response *resp, cg_pool *pool, const char *content_type,
                                  const unsigned char *data, size_t len);

@@ -145,19 +145,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int is_el(xmlNodePtr n, const char *ns, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && n->ns &&
-           strcmp((const char *)n->ns->href, ns) == 0 && strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNodePtr first_el(xmlNodePtr n, const char *ns, const char *name)
-{
-    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-        if (is_el(c, ns, name))
-            return c;
-    return NULL;
-}
 
 static const char *prop(cg_pool *pool, xmlNodePtr n, const char *name)
 {
@@ -170,7 +157,7 @@ static const char *prop(cg_pool *pool, xmlNodePtr n, const char *name)
 /* Trimmed text of a child element in the pool, NULL when absent or empty. */
 static const char *child_text(cg_pool *pool, xmlNodePtr n, const char *ns, const char *name)
 {
-    xmlNodePtr c = first_el(n, ns, name);
+    xmlNodePtr c = cg_request_child(n, ns, name, NULL);
     if (!c)
         return NULL;
     xmlChar *t = xmlNodeGetContent(c);
@@ -478,7 +465,7 @@ static const char *task_failure(const task *t, cg_pool *pool, const char *ns, co
                               t->ans.fault_reason ? t->ans.fault_reason : "no reason");
     if (!t->ans.envelope)
         return cg_pool_printf(pool, "it answered HTTP %d, not SOAP", t->ans.http_status);
-    if (!is_el(t->ans.body, ns, name))
+    if (!cg_request_is_el(t->ans.body, ns, name))
         return cg_pool_printf(pool, "it answered <%.100s>, not %s",
                               t->ans.body ? (const char *)t->ans.body->name : "an empty Body",
                               name);
@@ -555,18 +542,18 @@ static xmlDocPtr query_for(const cg_xca_ig *ig, size_t k, xmlNodePtr body, cg_po
         return NULL;
     }
     xmlDocSetRootElement(doc, root);
-    xmlNodePtr q = first_el(root, CG_NS_RIM, "AdhocQuery");
+    xmlNodePtr q = cg_request_child(root, CG_NS_RIM, "AdhocQuery", NULL);
     if (q)
         xmlSetProp(q, (const xmlChar *)"home", (const xmlChar *)ig->p[k].c->home_community_id);
     for (xmlNodePtr s = q ? q->children : NULL; s; s = s->next) {
-        if (!is_el(s, CG_NS_RIM, "Slot"))
+        if (!cg_request_is_el(s, CG_NS_RIM, "Slot"))
             continue;
         const char *name = prop(pool, s, "name");
         if (!name || !cg_xca_is_patient_param(name))
             continue;
-        xmlNodePtr vl = first_el(s, CG_NS_RIM, "ValueList");
+        xmlNodePtr vl = cg_request_child(s, CG_NS_RIM, "ValueList", NULL);
         for (xmlNodePtr v = vl ? vl->children : NULL; v; v = v->next) {
-            if (!is_el(v, CG_NS_RIM, "Value"))
+            if (!cg_request_is_el(v, CG_NS_RIM, "Value"))
                 continue;
             xmlChar *t = xmlNodeGetContent(v);
             const char *mapped = map_value(ig, k, t ? (const char *)t : "", pool);
@@ -605,7 +592,7 @@ static int merge_query(const cg_xca_ig *ig, const task *t, xmlNodePtr list, cg_p
         return 0;
     }
     cg_xds_relay_errors(t->ans.body, st == 1, p->c->home_community_id, pool, errs);
-    xmlNodePtr objs = first_el(t->ans.body, CG_NS_RIM, "RegistryObjectList");
+    xmlNodePtr objs = cg_request_child(t->ans.body, CG_NS_RIM, "RegistryObjectList", NULL);
     size_t copied = 0, dropped = 0, over = 0;
     const char *first_dropped = NULL;
     for (xmlNodePtr o = objs ? objs->children : NULL; o; o = o->next) {
@@ -661,7 +648,7 @@ static int merge_local(const cg_xca_ig *ig, const cg_request *req, cg_response *
     }
     int st = status_of(req->pool, root);
     cg_xds_relay_errors(root, st == 1, ig->cfg.local_home, req->pool, errs);
-    xmlNodePtr objs = first_el(root, CG_NS_RIM, "RegistryObjectList");
+    xmlNodePtr objs = cg_request_child(root, CG_NS_RIM, "RegistryObjectList", NULL);
     for (xmlNodePtr o = objs ? objs->children : NULL; o; o = o->next)
         if (o->type == XML_ELEMENT_NODE)
             xmlAddChild(list, xmlDocCopyNode(o, list->doc, 1));
@@ -674,7 +661,7 @@ static void query_answer(const cg_request *req, cg_response *resp, xmlDocPtr doc
                          cg_errlist *errs, int answered)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlNodePtr list = first_el(root, CG_NS_RIM, "RegistryObjectList");
+    xmlNodePtr list = cg_request_child(root, CG_NS_RIM, "RegistryObjectList", NULL);
     if (errs->errors > 0 && !answered) /* a failed query answers no objects */
         for (xmlNodePtr c = list->children, next; c; c = next) {
             next = c->next;
@@ -695,12 +682,8 @@ static void query_answer(const cg_request *req, cg_response *resp, xmlDocPtr doc
 int cg_svc_ig_query(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xca_ig *ig = ctx;
-    if (!is_el(req->body, CG_NS_QUERY, "AdhocQueryRequest")) {
-        cg_response_fault(resp, req->pool, CG_FAULT_SENDER, NULL,
-                          "the body of this action must be {%s}AdhocQueryRequest, not <%s>",
-                          CG_NS_QUERY, req->body ? (const char *)req->body->name : "(empty)");
-        return CG_OK;
-    }
+    if (!cg_request_is_el(req->body, CG_NS_QUERY, "AdhocQueryRequest"))
+        return cg_response_wrong_body(resp, req, CG_NS_QUERY, "AdhocQueryRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
@@ -712,13 +695,13 @@ int cg_svc_ig_query(void *ctx, const cg_request *req, cg_response *resp)
     xmlNodePtr list = xmlNewChild(root, rim, (const xmlChar *)"RegistryObjectList", NULL);
     int answered = 0;
 
-    xmlNodePtr q = first_el(req->body, CG_NS_RIM, "AdhocQuery");
+    xmlNodePtr q = cg_request_child(req->body, CG_NS_RIM, "AdhocQuery", NULL);
     const char *home = q ? prop(req->pool, q, "home") : NULL;
     if (home && !*home)
         home = NULL;
     int has_patient = 0;
     for (xmlNodePtr s = q ? q->children : NULL; s; s = s->next)
-        if (is_el(s, CG_NS_RIM, "Slot")) {
+        if (cg_request_is_el(s, CG_NS_RIM, "Slot")) {
             const char *name = prop(req->pool, s, "name");
             has_patient |= name && cg_xca_is_patient_param(name);
         }
@@ -809,7 +792,7 @@ static void add_document(xmlNodePtr root, cg_response *resp, cg_pool *pool, xmlN
         return;
     xmlAddChild(root, copy);
     xmlNsPtr xdsb = xmlSearchNsByHref(root->doc, copy, (const xmlChar *)CG_NS_XDSB);
-    if (home_fill && !first_el(copy, CG_NS_XDSB, "HomeCommunityId")) {
+    if (home_fill && !cg_request_child(copy, CG_NS_XDSB, "HomeCommunityId", NULL)) {
         xmlNodePtr h = xmlNewDocNode(root->doc, xdsb, (const xmlChar *)"HomeCommunityId",
                                      (const xmlChar *)home_fill);
         if (copy->children)
@@ -817,7 +800,7 @@ static void add_document(xmlNodePtr root, cg_response *resp, cg_pool *pool, xmlN
         else
             xmlAddChild(copy, h);
     }
-    xmlNodePtr d = first_el(copy, CG_NS_XDSB, "Document");
+    xmlNodePtr d = cg_request_child(copy, CG_NS_XDSB, "Document", NULL);
     const char *mime = child_text(pool, copy, CG_NS_XDSB, "mimeType");
     const char *cid = cg_response_add_part(resp, pool, mime, data, len);
     xmlNodeSetContent(d, NULL);
@@ -833,7 +816,7 @@ static size_t merge_retrieve(const task *t, xmlNodePtr root, cg_response *resp, 
 {
     const partner *p = t->p;
     const char *why = task_failure(t, pool, CG_NS_XDSB, "RetrieveDocumentSetResponse");
-    xmlNodePtr rr = why ? NULL : first_el(t->ans.body, CG_NS_RS, "RegistryResponse");
+    xmlNodePtr rr = why ? NULL : cg_request_child(t->ans.body, CG_NS_RS, "RegistryResponse", NULL);
     int st = rr ? status_of(pool, rr) : -1;
     if (!why && st < 0)
         why = "its RetrieveDocumentSetResponse has no RegistryResponse status ITI-39 defines";
@@ -844,7 +827,7 @@ static size_t merge_retrieve(const task *t, xmlNodePtr root, cg_response *resp, 
     cg_xds_relay_errors(rr, st == 1, p->c->home_community_id, pool, errs);
     size_t found = 0;
     for (xmlNodePtr dr = t->ans.body->children; dr; dr = dr->next) {
-        if (!is_el(dr, CG_NS_XDSB, "DocumentResponse"))
+        if (!cg_request_is_el(dr, CG_NS_XDSB, "DocumentResponse"))
             continue;
         const char *uid = child_text(pool, dr, CG_NS_XDSB, "DocumentUniqueId");
         const char *home = child_text(pool, dr, CG_NS_XDSB, "HomeCommunityId");
@@ -856,7 +839,7 @@ static size_t merge_retrieve(const task *t, xmlNodePtr root, cg_response *resp, 
                            p->c->name, p->c->home_community_id, uid ? uid : "?");
             continue;
         }
-        xmlNodePtr d = first_el(dr, CG_NS_XDSB, "Document");
+        xmlNodePtr d = cg_request_child(dr, CG_NS_XDSB, "Document", NULL);
         size_t len = 0;
         const unsigned char *data = d ? document_bytes(t, d, pool, &len, &why) : NULL;
         if (!data) {
@@ -891,7 +874,7 @@ static size_t merge_local_retrieve(const cg_xca_ig *ig, const cg_request *req,
     memset(&local, 0, sizeof local);
     cg_svc_retrieve(ig->cfg.local, &sub, &local, NULL);
     xmlNodePtr root = local.body ? xmlDocGetRootElement(local.body) : NULL;
-    xmlNodePtr rr = root ? first_el(root, CG_NS_RS, "RegistryResponse") : NULL;
+    xmlNodePtr rr = root ? cg_request_child(root, CG_NS_RS, "RegistryResponse", NULL) : NULL;
     if (!rr) {
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_ERROR, ig->cfg.local_home,
                        "the local repository gave no answer");
@@ -900,10 +883,10 @@ static size_t merge_local_retrieve(const cg_xca_ig *ig, const cg_request *req,
     cg_xds_relay_errors(rr, status_of(req->pool, rr) == 1, ig->cfg.local_home, req->pool, errs);
     size_t found = 0;
     for (xmlNodePtr dr = root->children; dr; dr = dr->next) {
-        if (!is_el(dr, CG_NS_XDSB, "DocumentResponse"))
+        if (!cg_request_is_el(dr, CG_NS_XDSB, "DocumentResponse"))
             continue;
-        xmlNodePtr d = first_el(dr, CG_NS_XDSB, "Document");
-        xmlNodePtr inc = d ? first_el(d, CG_NS_XOP, "Include") : NULL;
+        xmlNodePtr d = cg_request_child(dr, CG_NS_XDSB, "Document", NULL);
+        xmlNodePtr inc = d ? cg_request_child(d, CG_NS_XOP, "Include", NULL) : NULL;
         const char *href = inc ? prop(req->pool, inc, "href") : NULL;
         for (size_t i = 0; href && i < local.nparts; i++)
             if (strcmp(href + 4, local.parts[i].content_id) == 0) {
@@ -918,12 +901,8 @@ static size_t merge_local_retrieve(const cg_xca_ig *ig, const cg_request *req,
 int cg_svc_ig_retrieve(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xca_ig *ig = ctx;
-    if (!is_el(req->body, CG_NS_XDSB, "RetrieveDocumentSetRequest")) {
-        cg_response_fault(resp, req->pool, CG_FAULT_SENDER, NULL,
-                          "the body of this action must be {%s}RetrieveDocumentSetRequest, not <%s>",
-                          CG_NS_XDSB, req->body ? (const char *)req->body->name : "(empty)");
-        return CG_OK;
-    }
+    if (!cg_request_is_el(req->body, CG_NS_XDSB, "RetrieveDocumentSetRequest"))
+        return cg_response_wrong_body(resp, req, CG_NS_XDSB, "RetrieveDocumentSetRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
@@ -941,7 +920,7 @@ int cg_svc_ig_retrieve(void *ctx, const cg_request *req, cg_response *resp)
     doc_req *dq = NULL;
     size_t n = 0, cap = 0, nlocal = 0, found = 0;
     for (xmlNodePtr c = req->body->children; c; c = c->next) {
-        if (!is_el(c, CG_NS_XDSB, "DocumentRequest"))
+        if (!cg_request_is_el(c, CG_NS_XDSB, "DocumentRequest"))
             continue;
         if (n == ig->cfg.max_retrieve) {
             cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_OUT_OF_RESOURCES, NULL,

@@ -21,24 +21,11 @@
 #define FORWARD_MAX_CODE 128    /* characters of an errorCode; codeContext: errlist's bound */
 #define FORWARD_MAX_SNIPPET 160 /* characters quoted from an answer that is not SOAP */
 
-static int is_element(xmlNodePtr n, const char *ns, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && n->ns &&
-           strcmp((const char *)n->ns->href, ns) == 0 && strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNodePtr first_child(xmlNodePtr n, const char *ns, const char *name)
-{
-    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-        if (is_element(c, ns, name))
-            return c;
-    return NULL;
-}
 
 /* Text of a child element, trimmed, in the pool (NULL when absent or empty). */
 static const char *child_text(cg_pool *pool, xmlNodePtr n, const char *ns, const char *name)
 {
-    xmlNodePtr c = first_child(n, ns, name);
+    xmlNodePtr c = cg_request_child(n, ns, name, NULL);
     if (!c)
         return NULL;
     xmlChar *t = xmlNodeGetContent(c);
@@ -60,13 +47,6 @@ static void answer_registry_response(const cg_request *req, cg_response *resp, c
     resp->body = cg_ebrim_registry_response(req->pool, errs, 0);
 }
 
-static int wrong_body(const cg_request *req, cg_response *resp, const char *ns, const char *name)
-{
-    cg_response_fault(resp, req->pool, CG_FAULT_SENDER, NULL,
-                      "the body of this action must be {%s}%s, not <%s>", ns, name,
-                      req->body ? (const char *)req->body->name : "(empty)");
-    return CG_OK;
-}
 
 /* The audit record's submission set and patient (ITI TF-2b 3.41.5.1, 3.42.5.1): the
  * SubmissionSet's uniqueId and patientId, as submitted. */
@@ -202,9 +182,9 @@ void cg_xds_relay_errors(xmlNodePtr response, int success, const char *location,
                         cg_errlist *errs)
 {
     size_t relayed = 0, skipped = 0;
-    xmlNodePtr list = first_child(response, CG_NS_RS, "RegistryErrorList");
+    xmlNodePtr list = cg_request_child(response, CG_NS_RS, "RegistryErrorList", NULL);
     for (xmlNodePtr e = list ? list->children : NULL; e; e = e->next) {
-        if (!is_element(e, CG_NS_RS, "RegistryError"))
+        if (!cg_request_is_el(e, CG_NS_RS, "RegistryError"))
             continue;
         if (relayed == FORWARD_MAX_RELAYED) {
             skipped++;
@@ -276,7 +256,7 @@ static int forward_verdict(const cg_xds_forward *fw, const cg_client_answer *ans
                                             ans->http_status,
                                             ans->content_type ? ans->content_type : "no type",
                                             snippet(pool, ans->text, ans->text_len)));
-    if (!is_element(ans->body, CG_NS_RS, "RegistryResponse"))
+    if (!cg_request_is_el(ans->body, CG_NS_RS, "RegistryResponse"))
         return not_available(
             fw, errs,
             cg_pool_printf(pool, "it answered HTTP %d with <%s> instead of rs:RegistryResponse",
@@ -357,8 +337,8 @@ static void iti41_forward(cg_xds *xds, cg_ebrim_submission *sub, const cg_store_
 int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xds *xds = ctx;
-    if (!is_element(req->body, CG_NS_LCM, "SubmitObjectsRequest"))
-        return wrong_body(req, resp, CG_NS_LCM, "SubmitObjectsRequest");
+    if (!cg_request_is_el(req->body, CG_NS_LCM, "SubmitObjectsRequest"))
+        return cg_response_wrong_body(resp, req, CG_NS_LCM, "SubmitObjectsRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     cg_ebrim_submission sub;
@@ -375,8 +355,8 @@ int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp)
 int cg_svc_iti57(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xds *xds = ctx;
-    if (!is_element(req->body, CG_NS_LCM, "SubmitObjectsRequest"))
-        return wrong_body(req, resp, CG_NS_LCM, "SubmitObjectsRequest");
+    if (!cg_request_is_el(req->body, CG_NS_LCM, "SubmitObjectsRequest"))
+        return cg_response_wrong_body(resp, req, CG_NS_LCM, "SubmitObjectsRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     cg_ebrim_submission sub;
@@ -393,11 +373,11 @@ int cg_svc_iti57(void *ctx, const cg_request *req, cg_response *resp)
 int cg_svc_iti41(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xds *xds = ctx;
-    if (!is_element(req->body, CG_NS_XDSB, "ProvideAndRegisterDocumentSetRequest"))
-        return wrong_body(req, resp, CG_NS_XDSB, "ProvideAndRegisterDocumentSetRequest");
+    if (!cg_request_is_el(req->body, CG_NS_XDSB, "ProvideAndRegisterDocumentSetRequest"))
+        return cg_response_wrong_body(resp, req, CG_NS_XDSB, "ProvideAndRegisterDocumentSetRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
-    xmlNodePtr submit = first_child(req->body, CG_NS_LCM, "SubmitObjectsRequest");
+    xmlNodePtr submit = cg_request_child(req->body, CG_NS_LCM, "SubmitObjectsRequest", NULL);
     if (!submit) {
         cg_errlist_add(&errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, NULL,
                        "ProvideAndRegisterDocumentSetRequest has no lcm:SubmitObjectsRequest");
@@ -407,7 +387,7 @@ int cg_svc_iti41(void *ctx, const cg_request *req, cg_response *resp)
     size_t ndocs = 0, cap = 0;
     cg_repository_doc *docs = NULL;
     for (xmlNodePtr c = req->body->children; c; c = c->next) {
-        if (!is_element(c, CG_NS_XDSB, "Document"))
+        if (!cg_request_is_el(c, CG_NS_XDSB, "Document"))
             continue;
         docs = cg_pool_grow(req->pool, docs, &cap, ndocs + 1, sizeof(*docs));
         cg_repository_doc *d = &docs[ndocs];
@@ -466,7 +446,7 @@ static size_t document_requests(const cg_xds *xds, const cg_request *req, cg_err
     size_t n = 0, cap = 0;
     *out = NULL;
     for (xmlNodePtr c = req->body->children; c; c = c->next) {
-        if (!is_element(c, CG_NS_XDSB, "DocumentRequest"))
+        if (!cg_request_is_el(c, CG_NS_XDSB, "DocumentRequest"))
             continue;
         if (++*requested > xds->max_retrieve) {
             cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REPOSITORY_OUT_OF_RESOURCES, NULL,
@@ -518,8 +498,8 @@ int cg_svc_iti43(void *ctx, const cg_request *req, cg_response *resp)
 int cg_svc_retrieve(const cg_xds *xds, const cg_request *req, cg_response *resp,
                     const char *xca_home)
 {
-    if (!is_element(req->body, CG_NS_XDSB, "RetrieveDocumentSetRequest"))
-        return wrong_body(req, resp, CG_NS_XDSB, "RetrieveDocumentSetRequest");
+    if (!cg_request_is_el(req->body, CG_NS_XDSB, "RetrieveDocumentSetRequest"))
+        return cg_response_wrong_body(resp, req, CG_NS_XDSB, "RetrieveDocumentSetRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
@@ -588,8 +568,8 @@ int cg_svc_retrieve(const cg_xds *xds, const cg_request *req, cg_response *resp,
 int cg_svc_iti86(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xds *xds = ctx;
-    if (!is_element(req->body, CG_NS_RMD, "RemoveDocumentsRequest"))
-        return wrong_body(req, resp, CG_NS_RMD, "RemoveDocumentsRequest");
+    if (!cg_request_is_el(req->body, CG_NS_RMD, "RemoveDocumentsRequest"))
+        return cg_response_wrong_body(resp, req, CG_NS_RMD, "RemoveDocumentsRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     unsigned requested = 0;
@@ -637,15 +617,15 @@ static size_t delete_refs(const cg_request *req, cg_errlist *errs, const char **
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, NULL,
                        "deletionScope \"%s\": ITI-62 deletes metadata only (%s)", scope,
                        DELETE_ALL);
-    if (first_child(req->body, CG_NS_RIM, "AdhocQuery"))
+    if (cg_request_child(req->body, CG_NS_RIM, "AdhocQuery", NULL))
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_REGISTRY_METADATA_ERROR, NULL,
                        "ITI-62 names the objects to delete in an ObjectRefList, not by an "
                        "AdhocQuery");
     for (xmlNodePtr list = req->body->children; list; list = list->next) {
-        if (!is_element(list, CG_NS_RIM, "ObjectRefList"))
+        if (!cg_request_is_el(list, CG_NS_RIM, "ObjectRefList"))
             continue;
         for (xmlNodePtr r = list->children; r; r = r->next) {
-            if (!is_element(r, CG_NS_RIM, "ObjectRef"))
+            if (!cg_request_is_el(r, CG_NS_RIM, "ObjectRef"))
                 continue;
             const char *id = attr_bounded(req->pool, r, "id", 1024);
             if (!id || !*id) {
@@ -667,8 +647,8 @@ static size_t delete_refs(const cg_request *req, cg_errlist *errs, const char **
 int cg_svc_iti62(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xds *xds = ctx;
-    if (!is_element(req->body, CG_NS_LCM, "RemoveObjectsRequest"))
-        return wrong_body(req, resp, CG_NS_LCM, "RemoveObjectsRequest");
+    if (!cg_request_is_el(req->body, CG_NS_LCM, "RemoveObjectsRequest"))
+        return cg_response_wrong_body(resp, req, CG_NS_LCM, "RemoveObjectsRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
     const char **uuids = NULL;
