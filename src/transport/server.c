@@ -39,6 +39,10 @@
 #define SERVER_MAX_HEALTH ((size_t)64 << 10)
 #define SERVER_DRAIN_BYTES ((size_t)64 << 20)
 #define SERVER_DRAIN_MS 2000
+/* Slow clients: a request whose next bytes do not come within this time, while all it sent so
+ * far fits a gSOAP buffer (64 KB), goes back to the accepting thread with those bytes
+ * (conn.saved) instead of holding its worker; the receive timeout still ends it (408). */
+#define SERVER_GATE_MS 50
 
 /* A gSOAP context with its wire state. A connection has one from the first time a worker serves
  * it until it is closed; then it is kept for the next connection (at most one per worker). */
@@ -76,6 +80,11 @@ typedef struct conn {
     int park_kind;            /* parked: PARK_FIRST or PARK_IDLE */
     int64_t deadline_ms;      /* parked: closed then unless bytes arrived (INT64_MAX: never) */
     struct conn *prev, *next; /* parked: in srv->parked[park_kind], oldest first */
+    /* a request set aside half-read (slow client: see SERVER_GATE_MS) */
+    char *saved;      /* the bytes it sent so far, read again when more arrive */
+    size_t nsaved;
+    int64_t since_ms; /* when it was first set aside */
+    int expired;      /* its receive timeout passed while parked: answer 408 and close */
 } conn;
 
 /* Parked connections of one kind. They all wait the same time, so appending keeps the list
@@ -126,6 +135,7 @@ typedef struct worker {
     int kept;   /* keep_unread was called for the current request */
     size_t nunread;
     char unread[sizeof(((struct soap *)0)->buf)]; /* bytes read past the current request */
+    char keep[sizeof(((struct soap *)0)->buf)];   /* a request's bytes while they are gated */
 } worker;
 
 static double ms_since(const struct timespec *t0)
@@ -316,6 +326,8 @@ static int serve_get_route(worker *wk, const cg_get_route *route, const char *pa
 static int server_get(struct soap *soap)
 {
     cg_wire *w = soap->user;
+    if (w->parked)
+        return SOAP_STOP; /* its header stalled, not ended: answered when it is whole */
     worker *wk = w->owner;
     cg_server *srv = wk->srv;
     char path[sizeof(soap->path)];
@@ -356,6 +368,8 @@ static int server_get(struct soap *soap)
 static int server_method_not_allowed(struct soap *soap)
 {
     cg_wire *w = soap->user;
+    if (w->parked)
+        return SOAP_STOP; /* its header stalled, not ended */
     worker *wk = w->owner;
     soap->keep_alive = 0; /* its body, if any, is not read */
     soap->http_extra_header = "Allow: GET, POST";
@@ -493,6 +507,8 @@ static void handle_post(worker *wk)
                           srv->cfg.max_header};
     cg_wire_message msg;
     int rc = cg_wire_read(soap, pool, &lim, &msg, &err);
+    if (wk->wire->parked)
+        return; /* set aside until more of it arrives: no answer yet */
     if (rc == CG_ETOOBIG) {
         soap->keep_alive = 0;
         wk->status = 413;
@@ -725,6 +741,7 @@ static void conn_free(cg_server *srv, conn *c, int now)
     }
     if (c->ctx)
         ctx_put(srv, c->ctx);
+    free(c->saved);
     cg_pool_free(c->pool);
     pthread_mutex_lock(&srv->lock);
     if (c->state == CONN_ACTIVE)
@@ -838,10 +855,45 @@ static void serve_connection(worker *wk, conn *c)
     wk->wire->owner = wk;
     wk->peer_subject = c->peer_subject;
     int park = 0;
+    if (c->expired || (c->since_ms && srv->cfg.transfer_timeout_s > 0 &&
+                       now_ms() - c->since_ms > (int64_t)srv->cfg.transfer_timeout_s * 1000)) {
+        /* a request set aside that did not come whole in time */
+        clock_gettime(CLOCK_MONOTONIC, &wk->t0);
+        soap->keep_alive = 0;
+        send_text(soap, 408, "the request did not arrive in time\n");
+        log_request(wk, NULL, NULL, 408);
+        soap_destroy(soap);
+        soap_end(soap);
+        cg_pool_reset(wk->pool);
+        goto done;
+    }
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &wk->t0);
         cg_wire_reset(wk->wire);
         wk->status = 0;
+        /* gated: a request that stalls is set aside with its bytes (SERVER_GATE_MS), one set
+         * aside earlier is read again from its bytes; not with bytes of a pipelined request in
+         * gSOAP's buffer (they are not ours to keep) */
+        cg_wire *w = wk->wire;
+        w->parked = 0;
+        w->kept = wk->keep;
+        w->kept_cap = sizeof(wk->keep);
+        w->gate_ms = SERVER_GATE_MS;
+        w->nkept = 0;
+        w->gate = !wk->nunread && soap->bufidx >= soap->buflen;
+        int keep_alive = soap->keep_alive;
+        if (c->nsaved) {
+            memcpy(soap->buf, c->saved, c->nsaved);
+            memcpy(wk->keep, c->saved, c->nsaved);
+            soap->bufidx = 0;
+            soap->buflen = w->nkept = c->nsaved;
+            soap->ahead = 0;
+            soap->chunksize = soap->chunkbuflen = 0;
+            free(c->saved);
+            c->saved = NULL;
+            c->nsaved = 0;
+            w->gate = 1;
+        }
         /* the last request keepalive_max allows is answered with Connection: close (gSOAP
          * counts only in its generated serve loop, which we do not use) */
         wk->last = srv->cfg.keepalive_max > 0 && c->requests + 1 >= srv->cfg.keepalive_max;
@@ -855,7 +907,10 @@ static void serve_connection(worker *wk, conn *c)
         }
         wk->kept = 0;
         int rc = soap_begin_recv(soap);
-        if (rc == SOAP_OK && wk->wire->eof) {
+        if (w->parked) {
+            /* stalled in its header: set aside below */
+            soap->keep_alive = keep_alive; /* gSOAP took the stall for the end */
+        } else if (rc == SOAP_OK && wk->wire->eof) {
             /* gSOAP takes a header cut short by the end of the connection (or the receive
              * timeout) as complete: nothing of it is served */
             soap->keep_alive = 0;
@@ -865,6 +920,8 @@ static void serve_connection(worker *wk, conn *c)
             if (wk->last)
                 soap->keep_alive = 0;
             handle_post(wk);
+            if (w->parked)
+                soap->keep_alive = keep_alive; /* stalled in its body: set aside below */
         } else if (rc == SOAP_STOP) {
             /* a GET (or refused method) answered by its hook */
         } else {
@@ -889,6 +946,22 @@ static void serve_connection(worker *wk, conn *c)
         soap_destroy(soap);
         soap_end(soap);
         cg_pool_reset(wk->pool);
+        if (w->parked && !atomic_load(&srv->stop_requested) && soap_valid_socket(soap->socket)) {
+            c->saved = cg_xmalloc(w->nkept ? w->nkept : 1);
+            memcpy(c->saved, wk->keep, w->nkept);
+            c->nsaved = w->nkept;
+            if (!c->since_ms)
+                c->since_ms = now_ms();
+            soap->keep_alive = keep_alive;
+            w->parked = 0;
+            park = 2;
+            break;
+        }
+        if (w->parked) {
+            w->parked = 0;
+            break; /* stopping, or gSOAP closed it after all: closed */
+        }
+        c->since_ms = 0;
         c->requests++;
         if (!soap->keep_alive || atomic_load(&srv->stop_requested))
             break;
@@ -897,6 +970,7 @@ static void serve_connection(worker *wk, conn *c)
             break;
         }
     }
+done:
     wk->nunread = 0;
     wk->conn = NULL;
     wk->soap = NULL;
@@ -904,7 +978,7 @@ static void serve_connection(worker *wk, conn *c)
     wk->wire = NULL;
     wk->peer_subject = NULL;
     if (park)
-        conn_park(srv, c, PARK_IDLE);
+        conn_park(srv, c, park == 2 ? PARK_FIRST : PARK_IDLE);
     else
         conn_free(srv, c, 0);
 }
@@ -984,6 +1058,17 @@ static int park_expire(cg_server *srv)
         while ((c = srv->parked[k].head) && c->deadline_ms <= now) {
             list_remove(&srv->parked[k], c);
             srv->nparked--;
+            if (c->nsaved && !srv->stopping) {
+                /* a request set aside half-read: a worker answers 408 (serve_connection); its
+                 * socket disarmed first (the accepting thread no longer watches it) */
+                struct epoll_event ev;
+                memset(&ev, 0, sizeof(ev));
+                ev.data.ptr = c;
+                epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+                c->expired = 1;
+                queue_push(srv, c);
+                continue;
+            }
             c->state = CONN_CLOSING;
             c->next = due;
             due = c;

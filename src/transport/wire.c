@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 #include "transport/wire.h"
 
+#include <errno.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,13 +47,48 @@ static int wire_parsehdr(struct soap *soap, const char *key, const char *val)
     return w->parsehdr(soap, key, val);
 }
 
+/* Whether bytes (or the end of the connection) arrive within ms. */
+static int wire_ready(struct soap *soap, unsigned ms)
+{
+    if (soap->ssl && (SSL_pending(soap->ssl) > 0 || SSL_has_pending(soap->ssl)))
+        return 1;
+    struct pollfd p = {.fd = soap->socket, .events = POLLIN};
+    int r;
+    do
+        r = poll(&p, 1, (int)ms);
+    while (r < 0 && errno == EINTR);
+    return r != 0; /* readable, hung up or an error: the read says which */
+}
+
 static size_t wire_frecv(struct soap *soap, char *s, size_t n)
 {
     cg_wire *w = soap->user;
+    if (w->parked)
+        return 0;
+    if (w->gate && !wire_ready(soap, w->gate_ms)) {
+        w->parked = 1; /* gSOAP sees an end; the server sees `parked` first */
+        return 0;
+    }
     size_t got = w->frecv(soap, s, n);
-    if (got == 0)
+    if (got == 0) {
         w->eof = 1;
+    } else if (w->gate) {
+        if (got <= w->kept_cap - w->nkept) {
+            memcpy(w->kept + w->nkept, s, got);
+            w->nkept += got;
+        } else {
+            w->gate = 0; /* more than can be kept: this request is read to its end here */
+        }
+    }
     return got;
+}
+
+/* gSOAP closes the connection at what it takes for the end of the input: not when the input
+ * only stalled and the request is set aside (`parked`): the connection waits for more. */
+static int wire_fclose(struct soap *soap)
+{
+    cg_wire *w = soap->user;
+    return w->parked ? SOAP_OK : w->fclose(soap);
 }
 
 void cg_wire_attach(struct soap *soap, cg_wire *w, size_t max_header)
@@ -60,9 +97,11 @@ void cg_wire_attach(struct soap *soap, cg_wire *w, size_t max_header)
     w->max_header = max_header;
     w->parsehdr = soap->fparsehdr;
     w->frecv = soap->frecv;
+    w->fclose = soap->fclose;
     soap->user = w;
     soap->fparsehdr = wire_parsehdr;
     soap->frecv = wire_frecv;
+    soap->fclose = wire_fclose;
     soap->socket_flags = MSG_NOSIGNAL;
     soap->version = 2;
     soap_set_namespaces(soap, namespaces);

@@ -19,6 +19,7 @@
 typedef struct cg_wire {
     int (*parsehdr)(struct soap *, const char *, const char *); /* gSOAP's own parser */
     size_t (*frecv)(struct soap *, char *, size_t);             /* gSOAP's own reader */
+    int (*fclose)(struct soap *);                                /* gSOAP's own closer */
     size_t max_header;
     /* the request's (or answer's) HTTP headers, copied with soap_strdup */
     const char *content_type, *host, *soap_action, *content_encoding;
@@ -27,6 +28,14 @@ typedef struct cg_wire {
     int has_length; /* a Content-Length header was sent */
     int eof; /* the connection ended (closed, error or receive timeout) while reading */
     void *owner;
+    /* A slow request set aside (server): while `gate` is set, every byte read is also kept in
+     * kept[0..kept_cap) (past kept_cap the gate opens: the request is read to its end here),
+     * and a read for which nothing arrives within gate_ms gives up with `parked` set instead of
+     * waiting: the request is read again later from what was kept. */
+    int gate, parked;
+    unsigned gate_ms;
+    char *kept;
+    size_t nkept, kept_cap;
 } cg_wire;
 
 typedef struct cg_wire_limits {
