@@ -1059,12 +1059,10 @@ static int park_expire(cg_server *srv)
             list_remove(&srv->parked[k], c);
             srv->nparked--;
             if (c->nsaved && !srv->stopping) {
-                /* a request set aside half-read: a worker answers 408 (serve_connection); its
-                 * socket disarmed first (the accepting thread no longer watches it) */
-                struct epoll_event ev;
-                memset(&ev, 0, sizeof(ev));
-                ev.data.ptr = c;
-                epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+                /* a request set aside half-read: a worker answers 408 and closes it
+                 * (serve_connection); its socket leaves the epoll set first, where even a
+                 * disarmed one reports a hang-up */
+                epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
                 c->expired = 1;
                 queue_push(srv, c);
                 continue;
