@@ -361,7 +361,7 @@ static const char *
 new_uuid(cg_pool *pool)
 {
     char u[CG_UUID_URN_LEN + 1];
-    cg_id_uuid_urn(u);
+    cg_id_uuid7_urn(u);
     return cg_pool_strdup(pool, u);
 }
 

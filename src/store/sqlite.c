@@ -31,7 +31,9 @@
 #define APPLICATION_ID 1667522919 /* 0x63646167, "cdag" in the database header: ours */
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define CHECKPOINT_FRAMES 1000 /* checkpoint between batches once the WAL holds this many */
+#define CHECKPOINT_FRAMES 4000 /* checkpoint between batches once the WAL holds this many (64 MB of
+                                 * 16 KiB pages: an index page written by many batches is copied
+                                 * to the database once) */
 
 /* ---- schema ---------------------------------------------------------------------------------
  * Migrations run in order at open, all in one transaction; PRAGMA user_version is the schema

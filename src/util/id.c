@@ -1,4 +1,5 @@
 /* id: identifiers cdagate makes up (see id.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "util/id.h"
 
 #include <ctype.h>
@@ -7,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-static void id_random(unsigned char *out, size_t len)
+static void
+id_random(unsigned char *out, size_t len)
 {
     if (RAND_bytes(out, (int)len) != 1) {
         fputs("cdagate: the system random generator failed\n", stderr);
@@ -16,19 +19,43 @@ static void id_random(unsigned char *out, size_t len)
     }
 }
 
-void cg_id_uuid_urn(char out[CG_UUID_URN_LEN + 1])
+static void
+id_uuid_format(const unsigned char b[16], char out[CG_UUID_URN_LEN + 1])
 {
-    unsigned char b[16];
-    id_random(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     snprintf(out, CG_UUID_URN_LEN + 1,
              "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
              b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
              b[14], b[15]);
 }
 
-void cg_id_oid(char out[CG_OID_MAX + 1])
+void
+cg_id_uuid_urn(char out[CG_UUID_URN_LEN + 1])
+{
+    unsigned char b[16];
+    id_random(b, sizeof(b));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    id_uuid_format(b, out);
+}
+
+void
+cg_id_uuid7_urn(char out[CG_UUID_URN_LEN + 1])
+{
+    unsigned char b[16];
+    id_random(b, sizeof(b));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long ms =
+        (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+    for (int i = 5; i >= 0; i--, ms >>= 8)
+        b[i] = (unsigned char)(ms & 0xff);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    id_uuid_format(b, out);
+}
+
+void
+cg_id_oid(char out[CG_OID_MAX + 1])
 {
     unsigned char b[16];
     id_random(b, sizeof(b));
@@ -58,7 +85,8 @@ void cg_id_oid(char out[CG_OID_MAX + 1])
     out[o] = '\0';
 }
 
-int cg_id_is_oid(const char *s)
+int
+cg_id_is_oid(const char *s)
 {
     size_t len = strlen(s);
     if (len == 0 || len > CG_OID_MAX || s[0] < '0' || s[0] > '2')
@@ -82,7 +110,8 @@ int cg_id_is_oid(const char *s)
     return arcs >= 2;
 }
 
-int cg_id_is_uuid_urn(const char *s)
+int
+cg_id_is_uuid_urn(const char *s)
 {
     if (strncasecmp(s, "urn:uuid:", 9) != 0)
         return 0;

@@ -48,6 +48,7 @@ main(void)
     cg_test_register_validator();
     cg_test_register_pool();
     cg_test_register_conf();
+    cg_test_register_id();
     /* new suites: one line each, below this one */
     cg_test_register_repository();
     cg_test_register_svc_request();

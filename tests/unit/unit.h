@@ -14,6 +14,7 @@ void cg_test_register_profile(void);
 void cg_test_register_validator(void);
 void cg_test_register_pool(void);
 void cg_test_register_conf(void);
+void cg_test_register_id(void);
 /* new suites: one line each, below this one */
 void cg_test_register_repository(void);
 void cg_test_register_svc_request(void);
