@@ -141,6 +141,15 @@ void cg_audit_add_document(cg_audit_event *ev, const char *unique_id, const char
         (cg_audit_document){text(ev, unique_id), text(ev, repository_id), text(ev, home)};
 }
 
+void cg_audit_add_registry_object(cg_audit_event *ev, const char *entry_uuid)
+{
+    if (!ev || !entry_uuid || !*entry_uuid || ev->nregistry_objects == CG_AUDIT_MAX_DOCUMENTS)
+        return;
+    ev->registry_objects = cg_pool_grow(ev->pool, ev->registry_objects, &ev->registry_objects_cap,
+                                        ev->nregistry_objects + 1, sizeof(*ev->registry_objects));
+    ev->registry_objects[ev->nregistry_objects++] = text(ev, entry_uuid);
+}
+
 static const char *base64(cg_pool *pool, const unsigned char *data, size_t len)
 {
     char *out = cg_pool_alloc(pool, (len + 2) / 3 * 4 + 1);
@@ -334,6 +343,17 @@ static void objects(writer *wr, cg_pool *pool, const cg_audit_event *ev,
         coded(wr, "ParticipantObjectIDTypeCode", "9", "RFC-3881", "Report Number");
         detail(wr, pool, "Repository Unique Id", d->repository_id);
         detail(wr, pool, "ihe:homeCommunityID", d->home);
+        end(wr);
+    }
+    for (size_t i = 0; i < ev->nregistry_objects; i++) {
+        start(wr, "ParticipantObjectIdentification");
+        attr(wr, "ParticipantObjectID", ev->registry_objects[i]);
+        attr(wr, "ParticipantObjectTypeCode", "2");     /* System Object */
+        attr(wr, "ParticipantObjectTypeCodeRole", "3"); /* Report */
+        if (action_code == 'D')
+            attr(wr, "ParticipantObjectDataLifeCycle", "15"); /* Permanent erasure */
+        coded(wr, "ParticipantObjectIDTypeCode", "urn:ihe:iti:2017:ObjectRef", "IHE XDS Metadata",
+              "registry object reference");
         end(wr);
     }
     if (ev->query_id || ev->query_b64) {

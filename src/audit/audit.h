@@ -56,6 +56,8 @@ typedef struct cg_audit_event {
     const char *submission_set; /* its uniqueId */
     cg_audit_document *documents;
     size_t ndocuments, documents_cap;
+    const char **registry_objects; /* entryUUIDs of registry objects (ITI-62: those deleted) */
+    size_t nregistry_objects, registry_objects_cap;
     const char *query_id;    /* the stored query's id (ITI-18, ITI-38) */
     const char *query_b64;   /* the query request (base64 of its XML) */
     int query_cut;           /* longer than CG_AUDIT_MAX_QUERY: only its start is recorded */
@@ -91,6 +93,8 @@ void cg_audit_add_patient(cg_audit_event *ev, const char *patient_id);
 void cg_audit_set_submission_set(cg_audit_event *ev, const char *unique_id);
 void cg_audit_add_document(cg_audit_event *ev, const char *unique_id, const char *repository_id,
                            const char *home);
+/* A registry object by its entryUUID (ITI TF-2b 3.62.5.1: each object an ITI-62 deletes). */
+void cg_audit_add_registry_object(cg_audit_event *ev, const char *entry_uuid);
 /* The query: its id and the request element (serialised with its namespaces, base64). */
 void cg_audit_set_query(cg_audit_event *ev, const char *query_id, xmlNodePtr request,
                         const char *home);

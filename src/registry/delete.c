@@ -47,11 +47,24 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The registered Folders whose contents the deletion changes: the sources of the HasMember
- * associations deleted that are not deleted themselves (registry/folder.h). */
+/* Adds patient to the set (bounded; patients are few: one per submission as a rule). */
+static void
+add_patient(cg_pool *pool, const char *patient, cg_registry_deleted *out)
+{
+    if (!out || !patient || !*patient || out->npatients == CG_REGISTRY_DELETED_PATIENTS)
+        return;
+    for (size_t i = 0; i < out->npatients; i++)
+        if (strcmp(out->patients[i], patient) == 0)
+            return;
+    out->patients[out->npatients++] = cg_pool_strdup(pool, patient);
+}
+
+/* What the deletion touches besides the objects named: the registered Folders whose contents
+ * change (the sources of the HasMember associations deleted that are not deleted themselves;
+ * registry/folder.h), and the patients of the objects named (for the audit record). */
 static int
-folders_touched(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_t n,
-                cg_registry_folder_updates *out, cg_errlist *errs)
+touched(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_t n,
+        cg_registry_folder_updates *folders, cg_registry_deleted *deleted, cg_errlist *errs)
 {
     const char **sorted = cg_pool_calloc(pool, n, sizeof(*sorted));
     memcpy(sorted, uuids, n * sizeof(*sorted));
@@ -61,12 +74,11 @@ folders_touched(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(now, sizeof now, "%Y%m%d%H%M%S", &tm);
-    const char *types[] = {CG_ASSOC_HAS_MEMBER};
     int rc = CG_OK;
     for (size_t at = 0; rc == CG_OK && at < n; at += FIND_CHUNK) {
-        cg_store_filter f = {.kinds = CG_STORE_KIND_ASSOC,
-                             .uuids = {uuids + at, n - at < FIND_CHUNK ? n - at : FIND_CHUNK},
-                             .assoc_types = {types, 1}};
+        cg_store_filter f = {.kinds = CG_STORE_KIND_DOC | CG_STORE_KIND_SS | CG_STORE_KIND_FOLDER |
+                                      CG_STORE_KIND_ASSOC,
+                             .uuids = {uuids + at, n - at < FIND_CHUNK ? n - at : FIND_CHUNK}};
         cg_store_rows rows = {0};
         cg_err err;
         cg_err_init(&err);
@@ -78,9 +90,13 @@ folders_touched(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_
             rc = CG_EIO;
         }
         for (size_t i = 0; rc == CG_OK && i < rows.count; i++) {
-            const char *src = rows.items[i].source;
-            if (src && !bsearch(&src, sorted, n, sizeof(*sorted), cmp_str))
-                rc = cg_registry_folder_touch(cg_registry_store(reg), pool, src, now, out, errs);
+            const cg_store_row *r = &rows.items[i];
+            add_patient(pool, r->patient_id, deleted);
+            const char *src = r->source;
+            if (r->kind == CG_OBJ_ASSOCIATION && r->assoc_type &&
+                strcmp(r->assoc_type, CG_ASSOC_HAS_MEMBER) == 0 && src &&
+                !bsearch(&src, sorted, n, sizeof(*sorted), cmp_str))
+                rc = cg_registry_folder_touch(cg_registry_store(reg), pool, src, now, folders, errs);
         }
         cg_store_rows_dispose(&rows);
     }
@@ -89,16 +105,18 @@ folders_touched(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_
 
 int
 cg_registry_delete(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_t n,
-                   cg_errlist *errs)
+                   cg_registry_deleted *deleted, cg_errlist *errs)
 {
     assert(reg != NULL && pool != NULL && errs != NULL && (n == 0 || uuids != NULL));
-    cg_registry_folder_updates touched = {0};
-    if (folders_touched(reg, pool, uuids, n, &touched, errs) != CG_OK)
+    if (deleted)
+        deleted->npatients = 0;
+    cg_registry_folder_updates folders = {0};
+    if (touched(reg, pool, uuids, n, &folders, deleted, errs) != CG_OK)
         return CG_EIO;
     cg_store_conflicts conflicts = {0};
     cg_err err;
     cg_err_init(&err);
-    int rc = cg_store_delete_objects(cg_registry_store(reg), uuids, n, touched.v, touched.n,
+    int rc = cg_store_delete_objects(cg_registry_store(reg), uuids, n, folders.v, folders.n,
                                      &conflicts, &err);
     if (rc == CG_EINVAL && conflicts.count > 0) {
         for (size_t i = 0; i < conflicts.count; i++)

@@ -12,6 +12,14 @@
 #include "ebrim/errlist.h"
 #include "registry/registry.h"
 
+/* The patients of the objects a deletion names (as registered before it), for its audit record
+ * (ITI TF-2b 3.62.5.1); an Association has none, and more than the bound are left out. */
+#define CG_REGISTRY_DELETED_PATIENTS 16
+typedef struct cg_registry_deleted {
+    const char *patients[CG_REGISTRY_DELETED_PATIENTS];
+    size_t npatients;
+} cg_registry_deleted;
+
 /* Deletes the objects the uuids name (ITI TF-2b 3.62.4.1.3), or nothing:
  * - a uuid naming no registered object: UnresolvedReferenceException;
  * - an object referred to by an Association that is not deleted with it:
@@ -20,11 +28,12 @@
  *   Association deleted was it): XDSUnreferencedObjectException.
  * Every refusal is reported (not just the first). The deleted objects' metadata is gone from the
  * database; document bytes stay in the repository. A Folder that loses a member (a HasMember
- * from it deleted) has its lastUpdateTime advanced in the same transaction. pool: the request's,
+ * from it deleted) has its lastUpdateTime advanced in the same transaction. deleted (may be
+ * NULL) gets the patients of the objects named, whatever the outcome. pool: the request's,
  * for what is computed on the way. CG_OK when the request was processed (look at errs->errors
  * for the outcome); CG_EIO when the store failed (an XDSRegistryError is in errs, nothing was
  * deleted). */
 int cg_registry_delete(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_t n,
-                       cg_errlist *errs);
+                       cg_registry_deleted *deleted, cg_errlist *errs);
 
 #endif

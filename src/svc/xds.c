@@ -644,6 +644,11 @@ static size_t delete_refs(const cg_request *req, cg_errlist *errs, const char **
     return n;
 }
 
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int cg_svc_iti62(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xds *xds = ctx;
@@ -653,8 +658,21 @@ int cg_svc_iti62(void *ctx, const cg_request *req, cg_response *resp)
     cg_errlist_init(&errs, req->pool);
     const char **uuids = NULL;
     size_t n = delete_refs(req, &errs, &uuids);
-    if (errs.errors == 0)
-        cg_registry_delete(xds->registry, req->pool, uuids, n, &errs);
+    /* the audit record names each object asked for (once) and the patients they belong to
+     * (ITI TF-2b 3.62.5.1), whatever the outcome */
+    const char **sorted = cg_pool_calloc(req->pool, n ? n : 1, sizeof(*sorted));
+    if (n)
+        memcpy(sorted, uuids, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_cstr);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(sorted[i], sorted[i - 1]) != 0)
+            cg_audit_add_registry_object(req->audit, sorted[i]);
+    if (errs.errors == 0) {
+        cg_registry_deleted deleted;
+        cg_registry_delete(xds->registry, req->pool, uuids, n, &deleted, &errs);
+        for (size_t i = 0; i < deleted.npatients; i++)
+            cg_audit_add_patient(req->audit, deleted.patients[i]);
+    }
     answer_registry_response(req, resp, CG_ACTION_ITI62_RESPONSE, &errs);
     return CG_OK;
 }

@@ -100,7 +100,7 @@ static int
 run_delete(reg_env *e, cg_errlist *errs, const char *const *uuids, size_t n)
 {
     cg_errlist_init(errs, e->pool);
-    return cg_registry_delete(e->reg, e->pool, uuids, n, errs);
+    return cg_registry_delete(e->reg, e->pool, uuids, n, NULL, errs);
 }
 
 /* An error with that code, location and a context holding both parts. */
@@ -225,6 +225,35 @@ test_membership_then_everything(void)
     env_close(&e);
 }
 
+/* The patients of the objects named, for the audit record: none for Associations alone, the
+ * patient once for a DocumentEntry, Folder and SubmissionSet of one patient, refused or not. */
+static void
+test_deleted_patients(void)
+{
+    reg_env e;
+    env_open(&e);
+    cg_errlist errs;
+    cg_registry_deleted deleted = {.npatients = 99};
+    const char *assocs[] = {e.fol_de, e.ss_fol_de};
+    cg_errlist_init(&errs, e.pool);
+    CU_ASSERT_EQUAL(cg_registry_delete(e.reg, e.pool, assocs, 2, &deleted, &errs), CG_OK);
+    CU_ASSERT_EQUAL(errs.errors, 0);
+    CU_ASSERT_EQUAL(deleted.npatients, 0);
+    /* refused (the SubmissionSet's other HasMembers are kept), the patient still named */
+    const char *objects[] = {e.de, e.fol, e.ss, e.ss_de};
+    cg_errlist_init(&errs, e.pool);
+    CU_ASSERT_EQUAL(cg_registry_delete(e.reg, e.pool, objects, 4, &deleted, &errs), CG_OK);
+    CU_ASSERT(errs.errors > 0);
+    CU_ASSERT_EQUAL(deleted.npatients, 1);
+    CU_ASSERT(deleted.npatients == 1 && strcmp(deleted.patients[0], PID_TEXT) == 0);
+    const char *rest[] = {e.ss, e.ss_de, e.ss_fol, e.de, e.fol};
+    cg_errlist_init(&errs, e.pool);
+    CU_ASSERT_EQUAL(cg_registry_delete(e.reg, e.pool, rest, 5, &deleted, &errs), CG_OK);
+    CU_ASSERT_EQUAL(errs.errors, 0);
+    CU_ASSERT(deleted.npatients == 1 && strcmp(deleted.patients[0], PID_TEXT) == 0);
+    env_close(&e);
+}
+
 static void
 test_store_failure(void)
 {
@@ -258,4 +287,6 @@ cg_test_register_registry_delete(void)
     CU_add_test(s, "a folder membership alone (the Folder's lastUpdateTime advanced), then all",
                 test_membership_then_everything);
     CU_add_test(s, "a store failure: XDSRegistryError, nothing deleted", test_store_failure);
+    CU_add_test(s, "the patients of the objects named, for the audit record",
+                test_deleted_patients);
 }
