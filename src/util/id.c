@@ -19,6 +19,14 @@ id_random(unsigned char *out, size_t len)
     }
 }
 
+/* RFC 9562 4.1, 4.2: the version in the high nibble of octet 6, the variant (10) in octet 8. */
+static void
+id_uuid_mark(unsigned char b[16], unsigned version)
+{
+    b[6] = (unsigned char)((b[6] & 0x0f) | (version << 4));
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+}
+
 static void
 id_uuid_format(const unsigned char b[16], char out[CG_UUID_URN_LEN + 1])
 {
@@ -33,8 +41,7 @@ cg_id_uuid_urn(char out[CG_UUID_URN_LEN + 1])
 {
     unsigned char b[16];
     id_random(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    id_uuid_mark(b, 4);
     id_uuid_format(b, out);
 }
 
@@ -49,8 +56,7 @@ cg_id_uuid7_urn(char out[CG_UUID_URN_LEN + 1])
         (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
     for (int i = 5; i >= 0; i--, ms >>= 8)
         b[i] = (unsigned char)(ms & 0xff);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    id_uuid_mark(b, 7);
     id_uuid_format(b, out);
 }
 
@@ -59,8 +65,7 @@ cg_id_oid(char out[CG_OID_MAX + 1])
 {
     unsigned char b[16];
     id_random(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    id_uuid_mark(b, 4);
     /* 128-bit big-endian integer to decimal by repeated division */
     char digits[48];
     size_t nd = 0;
