@@ -10,6 +10,7 @@
 
 #include "ebrim/model.h"
 #include "registry/folder.h"
+#include "util/str.h"
 
 #define FIND_CHUNK 500 /* uuids per store find (bound parameters) */
 
@@ -41,12 +42,6 @@ report(const cg_store_conflict *c, cg_errlist *errs)
                    "the store refused deleting %s; nothing was deleted", c->id);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Adds patient to the set (bounded; patients are few: one per submission as a rule). */
 static void
 add_patient(cg_pool *pool, const char *patient, cg_registry_deleted *out)
@@ -68,7 +63,7 @@ touched(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_t n,
 {
     const char **sorted = cg_pool_calloc(pool, n, sizeof(*sorted));
     memcpy(sorted, uuids, n * sizeof(*sorted));
-    qsort(sorted, n, sizeof(*sorted), cmp_str);
+    qsort(sorted, n, sizeof(*sorted), cg_str_ptr_cmp);
     char now[15];
     time_t t = time(NULL);
     struct tm tm;
@@ -95,7 +90,7 @@ touched(cg_registry *reg, cg_pool *pool, const char *const *uuids, size_t n,
             const char *src = r->source;
             if (r->kind == CG_OBJ_ASSOCIATION && r->assoc_type &&
                 strcmp(r->assoc_type, CG_ASSOC_HAS_MEMBER) == 0 && src &&
-                !bsearch(&src, sorted, n, sizeof(*sorted), cmp_str))
+                !bsearch(&src, sorted, n, sizeof(*sorted), cg_str_ptr_cmp))
                 rc = cg_registry_folder_touch(cg_registry_store(reg), pool, src, now, folders, errs);
         }
         cg_store_rows_dispose(&rows);

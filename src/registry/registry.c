@@ -16,6 +16,7 @@
 #include "registry/rules.h"
 #include "util/alloc.h"
 #include "util/id.h"
+#include "util/str.h"
 #include "xml/parse.h"
 
 struct cg_registry {
@@ -495,12 +496,6 @@ endpoint(const cg_ebrim_submission *sub, const char *ref)
     return o ? o->uuid : ref;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The submission as the store takes it: one object per DocumentEntry, SubmissionSet, Folder and
  * Association, and the association ends that lie outside it. */
 static int
@@ -575,7 +570,7 @@ build_submission(cg_store_submission *out, const cg_ebrim_submission *sub,
         }
     }
     if (nrefs > 1) {
-        qsort(refs, nrefs, sizeof(*refs), cmp_str);
+        qsort(refs, nrefs, sizeof(*refs), cg_str_ptr_cmp);
         size_t u = 1;
         for (size_t i = 1; i < nrefs; i++)
             if (strcmp(refs[i], refs[u - 1]) != 0)

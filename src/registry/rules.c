@@ -12,6 +12,7 @@
 
 #include "registry/format.h"
 #include "util/id.h"
+#include "util/str.h"
 
 #define DE CG_EBRIM_DOCUMENT_ENTRY
 #define SS CG_EBRIM_SUBMISSION_SET
@@ -361,12 +362,6 @@ check_classifications(rules_ctx *c, const cg_ebrim_object *o, const cg_rules_obj
 
 /* ---- slots ----------------------------------------------------------------------------------- */
 
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void
 check_slots(rules_ctx *c, const cg_ebrim_object *o, cg_rules_object *info, const slot_rule *rules,
             size_t nrules, int on_demand)
@@ -384,7 +379,7 @@ check_slots(rules_ctx *c, const cg_ebrim_object *o, cg_rules_object *info, const
         names[n++] = name;
     }
     if (n > 1)
-        qsort(names, n, sizeof(*names), cmp_str);
+        qsort(names, n, sizeof(*names), cg_str_ptr_cmp);
     for (size_t i = 0; i < n; i++) {
         const char *name = names[i];
         size_t same = 1;

@@ -15,6 +15,7 @@
 #include "svc/xca.h"
 #include "transport/client.h"
 #include "util/alloc.h"
+#include "util/str.h"
 
 /* Bounds on what a remote registry's answer can make us relay. */
 #define FORWARD_MAX_RELAYED 256 /* RegistryErrors */
@@ -333,10 +334,12 @@ static void iti41_forward(cg_xds *xds, cg_ebrim_submission *sub, const cg_store_
         cg_repository_discard(xds->repository, &held, errs);
 }
 
-/* ITI-42: the metadata alone; hash, size and repositoryUniqueId come from the source. */
-int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp)
+/* ITI-42 and ITI-57: a SubmitObjectsRequest on the registry endpoint, parsed, audited (its
+ * SubmissionSet and patient: ITI TF-2b 3.42.5.1, 3.57.4.1.4), then registered (update 0) or
+ * applied as a metadata update (update 1). */
+static int serve_submit_objects(cg_xds *xds, const cg_request *req, cg_response *resp,
+                                const char *answer_action, int update)
 {
-    cg_xds *xds = ctx;
     if (!cg_request_is_el(req->body, CG_NS_LCM, "SubmitObjectsRequest"))
         return cg_response_wrong_body(resp, req, CG_NS_LCM, "SubmitObjectsRequest");
     cg_errlist errs;
@@ -344,28 +347,25 @@ int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp)
     cg_ebrim_submission sub;
     int parsed = cg_ebrim_parse_submission(&sub, req->body, req->pool, &errs);
     audit_submission(req, &sub);
-    if (parsed == CG_OK)
+    if (parsed == CG_OK && update)
+        cg_registry_update(xds->registry, &sub, &errs);
+    else if (parsed == CG_OK)
         cg_registry_submit(xds->registry, &sub, NULL, 0, &errs);
-    answer_registry_response(req, resp, CG_ACTION_ITI42_RESPONSE, &errs);
+    answer_registry_response(req, resp, answer_action, &errs);
     return CG_OK;
+}
+
+/* ITI-42: the metadata alone; hash, size and repositoryUniqueId come from the source. */
+int cg_svc_iti42(void *ctx, const cg_request *req, cg_response *resp)
+{
+    return serve_submit_objects(ctx, req, resp, CG_ACTION_ITI42_RESPONSE, 0);
 }
 
 /* ITI-57 Update Document Set: new versions, status updates and associations of registered
  * metadata, on the registry endpoint. */
 int cg_svc_iti57(void *ctx, const cg_request *req, cg_response *resp)
 {
-    cg_xds *xds = ctx;
-    if (!cg_request_is_el(req->body, CG_NS_LCM, "SubmitObjectsRequest"))
-        return cg_response_wrong_body(resp, req, CG_NS_LCM, "SubmitObjectsRequest");
-    cg_errlist errs;
-    cg_errlist_init(&errs, req->pool);
-    cg_ebrim_submission sub;
-    int parsed = cg_ebrim_parse_submission(&sub, req->body, req->pool, &errs);
-    audit_submission(req, &sub); /* ITI TF-2b 3.57.4.1.4: the update's SubmissionSet, patient */
-    if (parsed == CG_OK)
-        cg_registry_update(xds->registry, &sub, &errs);
-    answer_registry_response(req, resp, CG_ACTION_ITI57_RESPONSE, &errs);
-    return CG_OK;
+    return serve_submit_objects(ctx, req, resp, CG_ACTION_ITI57_RESPONSE, 1);
 }
 
 /* ITI-41: documents checked against their entries, then metadata and bytes in one commit (or,
@@ -644,11 +644,6 @@ static size_t delete_refs(const cg_request *req, cg_errlist *errs, const char **
     return n;
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int cg_svc_iti62(void *ctx, const cg_request *req, cg_response *resp)
 {
     cg_xds *xds = ctx;
@@ -663,7 +658,7 @@ int cg_svc_iti62(void *ctx, const cg_request *req, cg_response *resp)
     const char **sorted = cg_pool_calloc(req->pool, n ? n : 1, sizeof(*sorted));
     if (n)
         memcpy(sorted, uuids, n * sizeof(*sorted));
-    qsort(sorted, n, sizeof(*sorted), cmp_cstr);
+    qsort(sorted, n, sizeof(*sorted), cg_str_ptr_cmp);
     for (size_t i = 0; i < n; i++)
         if (i == 0 || strcmp(sorted[i], sorted[i - 1]) != 0)
             cg_audit_add_registry_object(req->audit, sorted[i]);
