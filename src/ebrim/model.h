@@ -148,6 +148,9 @@ int cg_ebrim_object_xml(const char **out, size_t *len, cg_pool *pool, xmlNodePtr
 
 /* A RegistryResponse (rs:) document carrying status and RegistryErrorList, freed with pool. */
 xmlDocPtr cg_ebrim_registry_response(cg_pool *pool, const cg_errlist *errs, int some_succeeded);
+/* An AdhocQueryResponse (query:, with rim: declared on it) holding an empty RegistryObjectList,
+ * which *list gets; freed with pool. Its status and errors are the caller's to add. */
+xmlDocPtr cg_ebrim_query_response(cg_pool *pool, xmlNodePtr *list);
 /* Adds a RegistryErrorList for errs (if any) under parent, e.g. a RetrieveDocumentSetResponse's
  * RegistryResponse or an AdhocQueryResponse. */
 void cg_ebrim_write_errors(xmlNodePtr parent, const cg_errlist *errs);

@@ -64,6 +64,20 @@ cg_ebrim_registry_response(cg_pool *pool, const cg_errlist *errs, int some_succe
     return doc;
 }
 
+xmlDocPtr
+cg_ebrim_query_response(cg_pool *pool, xmlNodePtr *list)
+{
+    assert(pool != NULL && list != NULL);
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = xmlNewDocNode(doc, NULL, BAD_CAST "AdhocQueryResponse", NULL);
+    xmlSetNs(root, xmlNewNs(root, BAD_CAST CG_NS_QUERY, BAD_CAST "query"));
+    xmlNsPtr rim = xmlNewNs(root, BAD_CAST CG_NS_RIM, BAD_CAST "rim");
+    xmlDocSetRootElement(doc, root);
+    *list = xmlNewChild(root, rim, BAD_CAST "RegistryObjectList", NULL);
+    cg_ebrim_pool_doc(pool, doc);
+    return doc;
+}
+
 int
 cg_ebrim_object_xml(const char **out, size_t *len, cg_pool *pool, xmlNodePtr node,
                     const xmlNodePtr *fold, size_t nfold)

@@ -70,13 +70,10 @@ static void
 answer(const cg_request *req, cg_response *resp, const cg_xds *xds, cg_errlist *errs,
        const cg_query_result *res, int leaf, const char *xca_home)
 {
-    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
-    cg_ebrim_pool_doc(req->pool, doc);
-    xmlNodePtr root = xmlNewDocNode(doc, NULL, (const xmlChar *)"AdhocQueryResponse", NULL);
-    xmlSetNs(root, xmlNewNs(root, (const xmlChar *)CG_NS_QUERY, (const xmlChar *)"query"));
-    xmlNsPtr rim = xmlNewNs(root, (const xmlChar *)CG_NS_RIM, (const xmlChar *)"rim");
-    xmlDocSetRootElement(doc, root);
-    xmlNodePtr list = xmlNewChild(root, rim, (const xmlChar *)"RegistryObjectList", NULL);
+    xmlNodePtr list;
+    xmlDocPtr doc = cg_ebrim_query_response(req->pool, &list);
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNsPtr rim = list->ns;
     if (leaf && errs->errors == 0)
         leaf_objects(req, resp, list, res, xca_home);
     for (size_t i = 0; !leaf && res && i < res->count; i++) {

@@ -686,13 +686,8 @@ int cg_svc_ig_query(void *ctx, const cg_request *req, cg_response *resp)
         return cg_response_wrong_body(resp, req, CG_NS_QUERY, "AdhocQueryRequest");
     cg_errlist errs;
     cg_errlist_init(&errs, req->pool);
-    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
-    cg_ebrim_pool_doc(req->pool, doc);
-    xmlNodePtr root = xmlNewDocNode(doc, NULL, (const xmlChar *)"AdhocQueryResponse", NULL);
-    xmlSetNs(root, xmlNewNs(root, (const xmlChar *)CG_NS_QUERY, (const xmlChar *)"query"));
-    xmlNsPtr rim = xmlNewNs(root, (const xmlChar *)CG_NS_RIM, (const xmlChar *)"rim");
-    xmlDocSetRootElement(doc, root);
-    xmlNodePtr list = xmlNewChild(root, rim, (const xmlChar *)"RegistryObjectList", NULL);
+    xmlNodePtr list;
+    xmlDocPtr doc = cg_ebrim_query_response(req->pool, &list);
     int answered = 0;
 
     xmlNodePtr q = cg_request_child(req->body, CG_NS_RIM, "AdhocQuery", NULL);
