@@ -30,6 +30,7 @@
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/fs.h"
 
 #define SPOOL_NAME "audit.spool"
@@ -703,14 +704,7 @@ static void *sender_main(void *arg)
             wait_ms = s->retry_at_ms > now ? s->retry_at_ms - now : 1;
         if (s->stop && wait_ms > 50)
             wait_ms = 50;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = cg_clock_after(CLOCK_REALTIME, wait_ms);
         if (!s->stop) {
             s->idle = s->end == s->synced;
             pthread_cond_timedwait(&s->wake, &s->lock, &until);
@@ -829,14 +823,7 @@ void cg_audit_sink_get_stats(cg_audit_sink *s, cg_audit_sink_stats *out)
 
 int cg_audit_sink_flush(cg_audit_sink *s, int timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = cg_clock_after(CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&s->lock);
     pthread_cond_signal(&s->wake);
     int rc = 0;

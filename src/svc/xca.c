@@ -13,6 +13,7 @@
 #include "svc/query.h"
 #include "transport/client.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 #define IG_MAX_PATIENT_VALUES 100 /* quoted ids in one patient id Slot value */
 
@@ -422,15 +423,7 @@ static void fanout_wait(cg_xca_ig *ig, fanout *fo, task **t, size_t n)
                 wake = t[i]->deadline;
         if (wake == INT64_MAX)
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t wait = wake - now;
-        ts.tv_sec += (time_t)(wait / 1000);
-        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = cg_clock_after(CLOCK_MONOTONIC, wake - now);
         pthread_cond_timedwait(&fo->cond, &ig->lock, &ts);
     }
     for (size_t i = 0; i < n; i++)
