@@ -1174,15 +1174,23 @@ single_patient(qctx *c)
         c->failed = 1;
         ok = 0;
     }
-    /* ids merged into one another are one patient */
-    const char *p0 = ok && rows.count ? rows.items[0].patient_id : NULL;
-    p0 = p0 ? surviving(c, p0) : NULL;
+    /* ids merged into one another are one patient; the first row's id, or the id looked up
+     * last, needs no look-up again */
+    const char *raw0 = ok && rows.count ? rows.items[0].patient_id : NULL;
+    const char *p0 = raw0 ? surviving(c, raw0) : NULL;
+    const char *raw = raw0, *now = p0;
     for (size_t i = 1; ok && p0 && i < rows.count; i++) {
-        const char *pi = rows.items[i].patient_id ? surviving(c, rows.items[i].patient_id) : NULL;
-        if (pi && strcmp(p0, pi) != 0) {
+        const char *ri = rows.items[i].patient_id;
+        if (ri == NULL || strcmp(ri, raw0) == 0)
+            continue;
+        if (strcmp(ri, raw) != 0) {
+            raw = ri;
+            now = surviving(c, ri);
+        }
+        if (now && strcmp(p0, now) != 0) {
             cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_RESULT_NOT_SINGLE_PATIENT, NULL,
                            "%s: the objects asked for belong to more than one patient (%s, %s)",
-                           c->q->name, p0, pi);
+                           c->q->name, p0, now);
             ok = 0;
         }
     }
@@ -1215,17 +1223,22 @@ cg_registry_query(cg_registry *reg, const cg_query_request *req, cg_pool *pool,
     }
     if (!check_params(&c, req))
         return CG_OK;
+    /* the query's reads see one snapshot (a submission committed between two of them cannot
+     * give half of itself); if it cannot be had, each read stands alone and reports its error */
+    cg_err err;
+    cg_err_init(&err);
+    (void)cg_store_read_begin(c.store, &err);
     op_run(&c);
-    if (c.failed)
-        return CG_EIO;
-    if (errs->errors == 0 && c.cfg->max_query_results > 0 && c.count > c.cfg->max_query_results)
+    if (!c.failed && errs->errors == 0 && c.cfg->max_query_results > 0 &&
+        c.count > c.cfg->max_query_results)
         cg_errlist_add(errs, CG_IHE_ERROR, CG_XDS_TOO_MANY_RESULTS, NULL,
                        "%s: %zu objects match, more than %zu (registry.max_query_results)",
                        c.q->name, c.count, c.cfg->max_query_results);
     /* LeafClass only: ObjectRefs carry no patient (21002 asks for both versions of an entry
      * whose patient an ITI-57 update changed) */
-    if (errs->errors == 0 && !c.q->mpq && c.q->op >= OP_GET_DOCUMENTS && c.leaf)
+    if (!c.failed && errs->errors == 0 && !c.q->mpq && c.q->op >= OP_GET_DOCUMENTS && c.leaf)
         single_patient(&c);
+    cg_store_read_end(c.store);
     if (c.failed)
         return CG_EIO;
     if (errs->errors == 0) {

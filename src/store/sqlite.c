@@ -278,7 +278,7 @@ static const struct {
 };
 
 enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_PENDING,
-       R_PATIENT_LOOKUP, R_PATIENT_MERGES, R_COUNT };
+       R_PATIENT_LOOKUP, R_PATIENT_MERGES, R_BEGIN, R_COMMIT, R_COUNT };
 
 static const struct {
     const char *name;
@@ -304,6 +304,9 @@ static const struct {
                           "SELECT patient_id, merged_into, merged_at FROM patients "
                           "INDEXED BY patients_merged WHERE merged_into IS NOT NULL "
                           "ORDER BY patient_id"},
+    /* a thread's reads as one (sq_read_begin) */
+    [R_BEGIN] = {"read_begin", "BEGIN"},
+    [R_COMMIT] = {"read_end", "COMMIT"},
 };
 
 /* Statements of variable SQL (stored queries) a read connection keeps, least recently used
@@ -1381,9 +1384,19 @@ reader_open(sq_store *s, cg_err *err)
     return r;
 }
 
+/* The read connection a thread holds from sq_read_begin to sq_read_end, inside its read
+ * transaction: that thread's reads of that store use it instead of one from the idle list. */
+static _Thread_local struct {
+    sq_store *s;
+    reader *r;
+    unsigned depth;
+} held;
+
 static reader *
 reader_get(sq_store *s, cg_err *err)
 {
+    if (held.s == s)
+        return held.r;
     pthread_mutex_lock(&s->rlock);
     reader *r = s->idle;
     if (r) {
@@ -1397,6 +1410,8 @@ reader_get(sq_store *s, cg_err *err)
 static void
 reader_put(sq_store *s, reader *r)
 {
+    if (held.s == s && r == held.r)
+        return; /* until sq_read_end */
     pthread_mutex_lock(&s->rlock);
     if (s->nidle < s->readers) {
         r->next = s->idle;
@@ -1406,6 +1421,53 @@ reader_put(sq_store *s, reader *r)
     }
     pthread_mutex_unlock(&s->rlock);
     reader_close(r); /* beyond `readers` idle connections */
+}
+
+/* One read transaction for the calling thread's reads until sq_read_end (cg_store_read_begin):
+ * one snapshot, and the file lock and WAL look-up that begin each transaction once. Nested
+ * calls for the same store count; a call for another store while one is held is a no-op. */
+static int
+sq_read_begin(void *be, cg_err *err)
+{
+    sq_store *s = be;
+    if (held.s == s) {
+        held.depth++;
+        return CG_OK;
+    }
+    if (held.s != NULL)
+        return CG_OK;
+    reader *r = reader_get(s, err);
+    if (r == NULL)
+        return CG_EIO;
+    int rc = sqlite3_step(r->st[R_BEGIN]);
+    sqlite3_reset(r->st[R_BEGIN]);
+    if (rc != SQLITE_DONE) {
+        cg_err_set(err, CG_EIO, "sqlite3_step(read_begin): %s", sqlite3_errmsg(r->db));
+        reader_put(s, r);
+        return CG_EIO;
+    }
+    held.s = s;
+    held.r = r;
+    held.depth = 1;
+    return CG_OK;
+}
+
+static void
+sq_read_end(void *be)
+{
+    sq_store *s = be;
+    if (held.s != s || --held.depth > 0)
+        return;
+    reader *r = held.r;
+    held.s = NULL;
+    held.r = NULL;
+    sqlite3_step(r->st[R_COMMIT]);
+    sqlite3_reset(r->st[R_COMMIT]);
+    if (!sqlite3_get_autocommit(r->db)) { /* still in the transaction: not for the next user */
+        reader_close(r);
+        return;
+    }
+    reader_put(s, r);
 }
 
 /* The pool's connections lent to sqlite_query.c (see sqlite_int.h). */
@@ -1920,6 +1982,8 @@ const cg_store_backend cg_store_sqlite_backend = {
     .patient_lookup = sq_patient_lookup,
     .patient_merges = sq_patient_merges,
     .find = cg_sq_find,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
     .stats = sq_stats,
     .apply_delete = sq_apply_delete,
 };

@@ -465,6 +465,20 @@ cg_store_find(cg_store *store, const cg_store_filter *filter, size_t limit, int 
     return store->be->find(store->impl, filter, limit, with_xml, out, err);
 }
 
+int
+cg_store_read_begin(cg_store *store, cg_err *err)
+{
+    assert(store != NULL);
+    return store->be->read_begin(store->impl, err);
+}
+
+void
+cg_store_read_end(cg_store *store)
+{
+    assert(store != NULL);
+    store->be->read_end(store->impl);
+}
+
 void
 cg_store_rows_dispose(cg_store_rows *rows)
 {

@@ -309,6 +309,15 @@ typedef struct cg_store_rows {
     size_t cap;
 } cg_store_rows;
 
+/* A consistent view across several reads: from cg_store_read_begin to cg_store_read_end, the
+ * calling thread's reads of this store (find, patient look-ups, object XML) see one snapshot,
+ * and cost the set-up of one read transaction, not one each. Pairs nest; writes (which run on
+ * the writer thread) are not affected, and a held view never blocks them. CG_EIO when the store
+ * cannot be read: no view is held, and each read goes on alone as without one. Call
+ * cg_store_read_end after either answer. */
+int cg_store_read_begin(cg_store *store, cg_err *err);
+void cg_store_read_end(cg_store *store);
+
 /* Appends to out the objects matching filter, in registration order, at most limit + 1 of
  * them (limit 0: no bound), so that a caller sees when there are more than limit. with_xml:
  * each row carries its stored XML. CG_OK; CG_EIO when the store cannot be read. */

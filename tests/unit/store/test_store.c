@@ -1215,6 +1215,77 @@ test_dtm_key(void)
     CU_ASSERT(!cg_store_dtm_key("20041225+0100", &k));
 }
 
+/* DocumentEntries of PATIENT the store finds now. */
+static size_t
+entries_found(cg_store *st)
+{
+    const char *pid[] = {PATIENT};
+    cg_store_filter f = {0};
+    f.kinds = CG_STORE_KIND_DOC;
+    f.patient_ids = (cg_store_list){pid, 1};
+    cg_store_rows rows = {0};
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_store_find(st, &f, 0, 0, &rows, &err), CG_OK);
+    size_t n = rows.count;
+    cg_store_rows_dispose(&rows);
+    return n;
+}
+
+static void
+test_read_view(void)
+{
+    char *dir = cg_test_tmpdir();
+    cg_store *st = open_store(dir, 0);
+    sample a, b, c;
+    sample_init(&a, "view-a", 100);
+    sample_init(&b, "view-b", 100);
+    sample_init(&c, "view-c", 100);
+    CU_ASSERT_EQUAL(submit(st, &a.sub, NULL), CG_OK);
+
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_store_read_begin(st, &err), CG_OK);
+    CU_ASSERT_EQUAL(entries_found(st), 1);
+    /* a submission committed while the view is held does not wait for it, and is not seen by
+     * the view's reads (nor by a nested view) until the outer view ends */
+    CU_ASSERT_EQUAL(submit(st, &b.sub, NULL), CG_OK);
+    CU_ASSERT_EQUAL(entries_found(st), 1);
+    CU_ASSERT(!object_exists(st, b.de_uuid));
+    CU_ASSERT_EQUAL(cg_store_read_begin(st, &err), CG_OK);
+    CU_ASSERT_EQUAL(entries_found(st), 1);
+    cg_store_read_end(st);
+    CU_ASSERT_EQUAL(entries_found(st), 1);
+    cg_store_read_end(st);
+    CU_ASSERT_EQUAL(entries_found(st), 2);
+    CU_ASSERT(object_exists(st, b.de_uuid));
+
+    /* the connection goes back to the pool out of its transaction: later reads are current */
+    CU_ASSERT_EQUAL(cg_store_read_begin(st, &err), CG_OK);
+    CU_ASSERT_EQUAL(entries_found(st), 2);
+    cg_store_read_end(st);
+    CU_ASSERT_EQUAL(submit(st, &c.sub, NULL), CG_OK);
+    CU_ASSERT_EQUAL(entries_found(st), 3);
+
+    /* a view held on one store leaves another store's reads current */
+    char *dir2 = cg_test_tmpdir();
+    cg_store *other = open_store(dir2, 0);
+    CU_ASSERT_EQUAL(cg_store_read_begin(st, &err), CG_OK);
+    CU_ASSERT_EQUAL(cg_store_read_begin(other, &err), CG_OK); /* not held: a no-op */
+    CU_ASSERT_EQUAL(entries_found(other), 0);
+    CU_ASSERT_EQUAL(submit(other, &a.sub, NULL), CG_OK);
+    CU_ASSERT_EQUAL(entries_found(other), 1);
+    cg_store_read_end(other);
+    cg_store_read_end(st);
+    cg_store_free(other);
+    cg_store_free(st);
+    sample_dispose(&a);
+    sample_dispose(&b);
+    sample_dispose(&c);
+    free(dir2);
+    free(dir);
+}
+
 void
 cg_test_register_store(void)
 {
@@ -1238,6 +1309,8 @@ cg_test_register_store(void)
     CU_add_test(s, "a newer schema, a foreign database, an unknown backend are refused",
                 test_future_schema_refused);
     CU_add_test(s, "DTM sortable keys", test_dtm_key);
+    CU_add_test(s, "a read view: one snapshot for its reads, nested, writes not held up",
+                test_read_view);
     CU_add_test(s, "pending documents are invisible until their owner commits them",
                 test_pending_invisible_then_commit);
     CU_add_test(s, "pending documents: conflicts, all or nothing, discard, I/O errors",
