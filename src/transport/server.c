@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -43,6 +44,10 @@
  * far fits a gSOAP buffer (64 KB), goes back to the accepting thread with those bytes
  * (conn.saved) instead of holding its worker; the receive timeout still ends it (408). */
 #define SERVER_GATE_MS 50
+/* Keep-alive: a worker that answered a request and has no other connection waiting watches its
+ * connection this long for the next request before parking it, which spares that request the
+ * hand-off through the accepting thread (an epoll wake-up, the queue, a worker's wake-up). */
+#define SERVER_LINGER_MS 2
 
 /* A gSOAP context with its wire state. A connection has one from the first time a worker serves
  * it until it is closed; then it is kept for the next connection (at most one per worker). */
@@ -617,6 +622,19 @@ answer:;
 
 /* ---- connections --------------------------------------------------------------------------- */
 
+/* Whether the next request on an idle keep-alive connection arrives while no other connection
+ * waits for a worker (SERVER_LINGER_MS): then its worker serves it at once. */
+static int linger(cg_server *srv, struct soap *soap)
+{
+    pthread_mutex_lock(&srv->lock);
+    int waiting = srv->qlen > 0 || srv->stopping;
+    pthread_mutex_unlock(&srv->lock);
+    if (waiting)
+        return 0;
+    struct pollfd pfd = {.fd = soap->socket, .events = POLLIN};
+    return poll(&pfd, 1, SERVER_LINGER_MS) == 1 && (pfd.revents & POLLIN);
+}
+
 /* A configured timeout in milliseconds, -1 for none; negative values are microseconds, as
  * gSOAP reads them. */
 static int64_t timeout_ms(int seconds)
@@ -965,7 +983,7 @@ static void serve_connection(worker *wk, conn *c)
         c->requests++;
         if (!soap->keep_alive || atomic_load(&srv->stop_requested))
             break;
-        if (!wk->nunread && !has_input(soap)) {
+        if (!wk->nunread && !has_input(soap) && !linger(srv, soap)) {
             park = 1;
             break;
         }
