@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "transport/mime.h"
@@ -60,6 +61,73 @@ static int wire_ready(struct soap *soap, unsigned ms)
     return r != 0; /* readable, hung up or an error: the read says which */
 }
 
+/* A gSOAP timeout (seconds, or microseconds when negative; 0 for none) in poll's milliseconds. */
+static int wire_poll_ms(int timeout)
+{
+    if (timeout > 0)
+        return timeout > INT32_MAX / 1000 ? INT32_MAX : timeout * 1000;
+    if (timeout < 0)
+        return -timeout / 1000 > 0 ? -timeout / 1000 : 1;
+    return -1;
+}
+
+/* Waits for `events` on a plain socket within a gSOAP timeout: 1 when ready (or hung up, or an
+ * error: the next call says which), 0 when the time ran out. */
+static int wire_wait(struct soap *soap, short events, int timeout)
+{
+    struct pollfd p = {.fd = soap->socket, .events = events};
+    int r;
+    do
+        r = poll(&p, 1, wire_poll_ms(timeout));
+    while (r < 0 && errno == EINTR);
+    return r != 0;
+}
+
+/* A plain connection's reads and writes: the call first, a wait only when the socket is not
+ * ready (gSOAP's own wait before every call, a select, costs a system call per 64 KB written
+ * and per read). Bounded by the same timeouts, one wait at a time, as gSOAP's; TLS stays with
+ * gSOAP's own. */
+static size_t wire_recv_plain(struct soap *soap, char *s, size_t n)
+{
+    soap->errnum = 0;
+    for (;;) {
+        ssize_t r = recv(soap->socket, s, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r >= 0)
+            return (size_t)r;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            soap->errnum = errno;
+            return 0;
+        }
+        if (!wire_wait(soap, POLLIN, soap->recv_timeout))
+            return 0; /* the receive timeout */
+    }
+}
+
+static int wire_fsend(struct soap *soap, const char *s, size_t n)
+{
+    cg_wire *w = soap->user;
+    if (soap->ssl || !soap_valid_socket(soap->socket))
+        return w->fsend(soap, s, n);
+    soap->errnum = 0;
+    while (n > 0) {
+        ssize_t r = send(soap->socket, s, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r > 0) {
+            s += r;
+            n -= (size_t)r;
+        } else if (r < 0 && errno == EINTR) {
+            continue;
+        } else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            soap->errnum = errno;
+            return SOAP_EOF;
+        } else if (!wire_wait(soap, POLLOUT, soap->send_timeout)) {
+            return SOAP_EOF; /* the send timeout */
+        }
+    }
+    return SOAP_OK;
+}
+
 static size_t wire_frecv(struct soap *soap, char *s, size_t n)
 {
     cg_wire *w = soap->user;
@@ -69,7 +137,8 @@ static size_t wire_frecv(struct soap *soap, char *s, size_t n)
         w->parked = 1; /* gSOAP sees an end; the server sees `parked` first */
         return 0;
     }
-    size_t got = w->frecv(soap, s, n);
+    size_t got = soap->ssl || !soap_valid_socket(soap->socket) ? w->frecv(soap, s, n)
+                                                                : wire_recv_plain(soap, s, n);
     if (got == 0) {
         w->eof = 1;
     } else if (w->gate) {
@@ -98,9 +167,11 @@ void cg_wire_attach(struct soap *soap, cg_wire *w, size_t max_header)
     w->parsehdr = soap->fparsehdr;
     w->frecv = soap->frecv;
     w->fclose = soap->fclose;
+    w->fsend = soap->fsend;
     soap->user = w;
     soap->fparsehdr = wire_parsehdr;
     soap->frecv = wire_frecv;
+    soap->fsend = wire_fsend;
     soap->fclose = wire_fclose;
     soap->socket_flags = MSG_NOSIGNAL;
     soap->version = 2;

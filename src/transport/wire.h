@@ -20,6 +20,7 @@ typedef struct cg_wire {
     int (*parsehdr)(struct soap *, const char *, const char *); /* gSOAP's own parser */
     size_t (*frecv)(struct soap *, char *, size_t);             /* gSOAP's own reader */
     int (*fclose)(struct soap *);                                /* gSOAP's own closer */
+    int (*fsend)(struct soap *, const char *, size_t);          /* gSOAP's own writer (TLS) */
     size_t max_header;
     /* the request's (or answer's) HTTP headers, copied with soap_strdup */
     const char *content_type, *host, *soap_action, *content_encoding;
