@@ -6,7 +6,9 @@
  * other GETs by path prefix to the cg_get_route table.
  * A worker holds a connection only while it has bytes to read: an idle one (new, or kept alive
  * between requests) is parked with the accepting thread, which watches it with epoll and queues
- * it for the workers again when its next request arrives, or closes it at its deadline.
+ * it for the workers again when its next request arrives, or closes it at its deadline. (A
+ * worker with no other connection waiting watches a kept-alive one 2 ms first, and serves a
+ * request that comes by then itself.)
  * Does not own: what a request means (svc handlers), MIME splitting (transport/mime), the
  * envelope's reading (transport/envelope) or the bytes on the wire (transport/wire). */
 #ifndef CG_TRANSPORT_SERVER_H

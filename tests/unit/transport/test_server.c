@@ -1,5 +1,7 @@
 /* Tests for transport/server: an in-process server on 127.0.0.1:0 spoken to in raw HTTP. */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -434,6 +436,74 @@ static void test_busy(void)
     test_server_stop(&t);
 }
 
+/* ---- a client that does not read its answer -------------------------------------------------- */
+
+#define BIG_PART (24u << 20) /* more than loopback's socket buffers hold */
+static unsigned char *big_part;
+
+/* Answers with one BIG_PART MTOM part. */
+static int big_answer(void *ctx, const cg_request *req, cg_response *resp)
+{
+    (void)ctx;
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    cg_pool_cleanup(req->pool, (void (*)(void *))xmlFreeDoc, doc);
+    xmlNodePtr root = xmlNewDocNode(doc, NULL, (const xmlChar *)"Big", NULL);
+    xmlSetNs(root, xmlNewNs(root, (const xmlChar *)ECHO_NS, (const xmlChar *)"t"));
+    xmlDocSetRootElement(doc, root);
+    cg_response_add_part(resp, req->pool, "application/octet-stream", big_part, BIG_PART);
+    resp->body = doc;
+    resp->action = ECHO_RESPONSE_ACTION;
+    return CG_OK;
+}
+
+static void test_send_timeout(void)
+{
+    /* one worker, a 300 ms send timeout: a client that stops reading its (large) answer loses
+     * it at the timeout, and the worker serves the next client */
+    static const cg_route big_routes[] = {{ECHO_PATH, ECHO_ACTION, big_answer, NULL, ECHO_NS, "Big"}};
+    big_part = cg_xcalloc(1, BIG_PART);
+    cg_server_config c;
+    test_server t;
+    test_server_config(&c, &t);
+    c.threads = 1;
+    c.send_timeout_s = -300000; /* microseconds, as gSOAP reads a negative timeout */
+    c.routes = big_routes;
+    test_server_start(&t, &c);
+    int stalled = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(stalled, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CU_ASSERT_EQUAL_FATAL(connect(stalled, (struct sockaddr *)&sa, sizeof sa), 0);
+    char *env = soap12(ECHO_ACTION, NULL, ECHO_BODY);
+    size_t rl;
+    char *req = http_post(ECHO_PATH, SOAP12, env, strlen(env), &rl);
+    CU_ASSERT_EQUAL(send(stalled, req, rl, 0), (ssize_t)rl);
+    double t0 = now_s();
+    poll(NULL, 0, 100); /* the worker is writing to the stalled client */
+    int next = http_connect(t.port);
+    http_answer a;
+    CU_ASSERT_EQUAL(http_exchange(next, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 0, &a, 10000), 0);
+    CU_ASSERT_EQUAL(a.status, 200);
+    double waited = now_s() - t0;
+    CU_ASSERT(waited >= 0.2 && waited < 5.0);
+    http_answer_dispose(&a);
+    close(next);
+    /* the stalled client gets part of its answer, then the end of the connection */
+    size_t got = 0;
+    char buf[65536];
+    ssize_t r;
+    struct pollfd p = {.fd = stalled, .events = POLLIN};
+    while (poll(&p, 1, 5000) == 1 && (r = recv(stalled, buf, sizeof buf, 0)) > 0)
+        got += (size_t)r;
+    CU_ASSERT(got > 0 && got < BIG_PART);
+    close(stalled);
+    free(req);
+    free(env);
+    test_server_stop(&t);
+    free(big_part);
+}
+
 /* ---- idle connections are parked with the accepting thread, not held by a worker ---------- */
 
 static void sleep_ms(int ms)
@@ -813,6 +883,8 @@ void cg_test_register_transport_server(void)
     CU_add_test(s, "GET /health, GET ?wsdl with the Host's address, 404, 405", test_get);
     CU_add_test(s, "a stalled client is cut off while another is served", test_slow_client);
     CU_add_test(s, "past max_connections a new connection gets 503", test_busy);
+    CU_add_test(s, "a client that stops reading its answer is cut off at the send timeout",
+                test_send_timeout);
     CU_add_test(s, "plain HTTP off loopback and a bad listen address are refused",
                 test_plain_refused_off_loopback);
     CU_add_test(s, "8 keep-alive clients on 2 workers: all served promptly, reclaimed on close",
