@@ -790,6 +790,8 @@ find(qctx *c, const cg_store_filter *f, int with_xml, cg_store_rows *out)
          * need not test each row for a later version. */
         g.latest_only = !(g.statuses.n == 1 && strcmp(g.statuses.v[0], CG_STATUS_APPROVED) == 0);
     }
+    /* more than max_query_results is an error (below), whichever objects they are */
+    g.limit_any = 1;
     f = &g;
     cg_err err;
     cg_err_init(&err);

@@ -92,15 +92,19 @@ range(sqlbuf *q, binds *b, const char *column, const cg_store_time_range *r)
     }
 }
 
-/* The objects' stored texts are read after the SELECT, one by one by rowid (XML_SQL): in the
- * SELECT they would be copied into the sorter of its ORDER BY, 4 to 5 KB a row. */
+/* The objects' stored texts: in registration order (ORDER BY), read after the SELECT one by one
+ * by rowid (XML_SQL), as in the SELECT they would be copied into the sorter, 4 to 5 KB a row;
+ * in any order (`joined`: all rows, or any limit + 1 of them will do), read by the SELECT itself
+ * and the rows sorted here, which spares a statement a row (a third of a 50-entry find). */
 static const char XML_SQL[] = "SELECT xml FROM object_xml WHERE object_id = ?";
 
 static void
-build(sqlbuf *q, binds *b, const cg_store_filter *f, size_t limit)
+build(sqlbuf *q, binds *b, const cg_store_filter *f, size_t limit, int joined)
 {
     put(q, "SELECT o.kind, o.uuid, o.lid, o.status, o.patient_id, o.unique_id, o.object_type, "
-           "o.assoc_type, o.source, o.target, o.id FROM objects o WHERE 1");
+           "o.assoc_type, o.source, o.target, o.id");
+    put(q, joined ? ", x.xml FROM objects o LEFT JOIN object_xml x ON x.object_id = o.id WHERE 1"
+                  : " FROM objects o WHERE 1");
     if (f->kinds) {
         static const char *const kinds[] = {NULL, "1", "2", "3", "4"};
         int first = 1;
@@ -179,7 +183,8 @@ build(sqlbuf *q, binds *b, const cg_store_filter *f, size_t limit)
                "v.version > o.version)");
     /* "+ 0": registration order by sorting the (few) rows found, never by walking the whole
      * table in rowid order to spare the sort */
-    put(q, " ORDER BY o.id + 0");
+    if (!joined)
+        put(q, " ORDER BY o.id + 0");
     if (limit > 0) {
         put(q, " LIMIT ?");
         bind_int(b, (int64_t)limit + 1);
@@ -193,6 +198,35 @@ col_dup(sqlite3_stmt *st, int i)
     return t ? cg_xstrndup(t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
 }
 
+/* A row found by a joined SELECT, with its rowid, for the sort into registration order. */
+typedef struct keyed_row {
+    int64_t id;
+    cg_store_row row;
+} keyed_row;
+
+static int
+keyed_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const keyed_row *)a)->id, y = ((const keyed_row *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* Rows first..out->count of a joined SELECT (ids[i - first] their rowids) in rowid order. */
+static void
+sort_rows(cg_store_rows *out, size_t first, const int64_t *ids)
+{
+    size_t n = out->count - first;
+    if (n < 2)
+        return;
+    keyed_row *k = cg_xmalloc(n * sizeof(*k));
+    for (size_t i = 0; i < n; i++)
+        k[i] = (keyed_row){ids[i], out->items[first + i]};
+    qsort(k, n, sizeof(*k), keyed_cmp);
+    for (size_t i = 0; i < n; i++)
+        out->items[first + i] = k[i].row;
+    free(k);
+}
+
 int
 cg_sq_find(void *be, const cg_store_filter *f, size_t limit, int with_xml, cg_store_rows *out,
            cg_err *err)
@@ -203,7 +237,10 @@ cg_sq_find(void *be, const cg_store_filter *f, size_t limit, int with_xml, cg_st
     sqlite3_stmt *st = NULL, *xst = NULL;
     void *handle = NULL;
     int rc = CG_OK;
-    build(&q, &b, f, limit);
+    int joined = with_xml && (limit == 0 || f->limit_any);
+    int64_t *ids = NULL;
+    size_t first = out->count, ids_cap = 0;
+    build(&q, &b, f, limit, joined);
     if (b.n > MAX_BINDS) {
         rc = cg_err_set(err, CG_ETOOBIG, "cg_store_find: %zu values in one query (at most %d)", b.n,
                         MAX_BINDS);
@@ -215,7 +252,7 @@ cg_sq_find(void *be, const cg_store_filter *f, size_t limit, int with_xml, cg_st
         goto done;
     }
     if ((st = cg_sq_reader_stmt(handle, q.s, err)) == NULL ||
-        (with_xml && (xst = cg_sq_reader_stmt(handle, XML_SQL, err)) == NULL)) {
+        (with_xml && !joined && (xst = cg_sq_reader_stmt(handle, XML_SQL, err)) == NULL)) {
         rc = CG_EIO;
         goto done;
     }
@@ -241,7 +278,12 @@ cg_sq_find(void *be, const cg_store_filter *f, size_t limit, int with_xml, cg_st
         r->assoc_type = col_dup(st, 7);
         r->source = col_dup(st, 8);
         r->target = col_dup(st, 9);
-        if (with_xml) {
+        if (joined) {
+            ids = cg_xgrow(ids, &ids_cap, out->count - first, sizeof(*ids));
+            ids[out->count - first - 1] = sqlite3_column_int64(st, 10);
+            r->xml = col_dup(st, 11);
+            r->xml_len = r->xml ? (size_t)sqlite3_column_bytes(st, 11) : 0;
+        } else if (with_xml) {
             sqlite3_bind_int64(xst, 1, sqlite3_column_int64(st, 10));
             int xrc = sqlite3_step(xst);
             if (xrc == SQLITE_ROW) {
@@ -256,12 +298,15 @@ cg_sq_find(void *be, const cg_store_filter *f, size_t limit, int with_xml, cg_st
     }
     if (src != SQLITE_DONE)
         rc = cg_err_set(err, CG_EIO, "sqlite3_step(find): %s", sqlite3_errmsg(db));
+    else if (joined)
+        sort_rows(out, first, ids);
 done:
     if (handle) {
         cg_sq_reader_done(handle, st);
         cg_sq_reader_done(handle, xst);
         cg_sq_reader_put(be, handle);
     }
+    free(ids);
     free(b.text);
     free(b.ints);
     free(q.s);

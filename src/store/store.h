@@ -287,6 +287,10 @@ typedef struct cg_store_filter {
     /* Only the latest version of each logical object (ITI-57 Metadata Update: no registered
      * object of the same lid has a higher version). */
     int latest_only;
+    /* The caller asks only whether more than limit objects match (a limit on the answer): when
+     * they do, any limit + 1 of them may come back, not the first ones registered. The rows are
+     * in registration order all the same; a read of the objects' XML is then one statement. */
+    int limit_any;
 } cg_store_filter;
 
 /* One object found. Heap strings; see cg_store_rows_dispose. */

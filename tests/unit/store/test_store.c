@@ -1233,6 +1233,53 @@ entries_found(cg_store *st)
 }
 
 static void
+test_find_order(void)
+{
+    /* entries created in the reverse of their registration: the patient index yields them
+     * newest-created first, a find answers in registration order, with each one's own XML */
+    char *dir = cg_test_tmpdir();
+    cg_store *st = open_store(dir, 0);
+    sample s[3];
+    static const char *const tags[] = {"order-a", "order-b", "order-c"};
+    static const char *const created[] = {"20240303", "20240202", "20240101"};
+    for (int i = 0; i < 3; i++) {
+        sample_init(&s[i], tags[i], 10);
+        s[i].objects[0].creation_time = created[i];
+        CU_ASSERT_EQUAL(submit(st, &s[i].sub, NULL), CG_OK);
+    }
+    const char *pid[] = {PATIENT};
+    cg_store_filter f = {0};
+    f.kinds = CG_STORE_KIND_DOC;
+    f.patient_ids = (cg_store_list){pid, 1};
+    cg_err err;
+    cg_err_init(&err);
+    for (int any = 0; any < 2; any++) {
+        f.limit_any = any;
+        for (size_t limit = 0; limit < 3; limit++) {
+            cg_store_rows rows = {0};
+            CU_ASSERT_EQUAL(cg_store_find(st, &f, limit, 1, &rows, &err), CG_OK);
+            /* at most limit + 1; without limit_any the first ones registered */
+            size_t want = limit ? limit + 1 : 3;
+            CU_ASSERT_EQUAL(rows.count, want);
+            for (size_t i = 0; i < rows.count; i++) {
+                const cg_store_row *r = &rows.items[i];
+                CU_ASSERT_PTR_NOT_NULL_FATAL(r->xml);
+                CU_ASSERT_PTR_NOT_NULL(strstr(r->xml, r->uuid));
+                if (i > 0) /* registration order: the tags sort as registered */
+                    CU_ASSERT(strcmp(rows.items[i - 1].uuid, r->uuid) < 0);
+                if (!any)
+                    CU_ASSERT_STRING_EQUAL(r->uuid, s[i].de_uuid);
+            }
+            cg_store_rows_dispose(&rows);
+        }
+    }
+    cg_store_free(st);
+    for (int i = 0; i < 3; i++)
+        sample_dispose(&s[i]);
+    free(dir);
+}
+
+static void
 test_read_view(void)
 {
     char *dir = cg_test_tmpdir();
@@ -1309,6 +1356,8 @@ cg_test_register_store(void)
     CU_add_test(s, "a newer schema, a foreign database, an unknown backend are refused",
                 test_future_schema_refused);
     CU_add_test(s, "DTM sortable keys", test_dtm_key);
+    CU_add_test(s, "a find answers in registration order, with or without limit_any",
+                test_find_order);
     CU_add_test(s, "a read view: one snapshot for its reads, nested, writes not held up",
                 test_read_view);
     CU_add_test(s, "pending documents are invisible until their owner commits them",
