@@ -8,7 +8,8 @@
  *   qbench seed DATA_DIR DOCS PATIENTS HOT      DOCS DocumentEntries over PATIENTS patients; the
  *          first HOT patients get 50 documents in one SubmissionSet each, the others share the
  *          rest, about ten per SubmissionSet. Prints the ids the timing modes use to DATA_DIR/ids.
- *   qbench wire URL QUERY N DATA_DIR            QUERY: find | get | ss; N requests, p50/p99 ms
+ *   qbench wire URL QUERY N DATA_DIR            QUERY: find | get | ss; N requests, p50/p99 ms;
+ *                                               ping: an HTTP exchange alone (GET of a path not served: 404)
  *   qbench sql DATA_DIR QUERY N                 the same answers read by one SQL statement
  */
 #define _GNU_SOURCE
@@ -374,10 +375,13 @@ wire(const char *host, const char *port, const char *path, const char *query, in
             "returnComposedObjects=\"true\" returnType=\"LeafClass\"/>%s</query:AdhocQueryRequest>"
             "</soap:Body></soap:Envelope>",
             query_body(query, param, q, sizeof q));
-        int rl = snprintf(req, sizeof req,
-                          "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/soap+xml; "
-                          "charset=UTF-8\r\nContent-Length: %d\r\n\r\n%s",
-                          path, host, bl, body);
+        int ping = strcmp(query, "ping") == 0;
+        int rl = ping ? snprintf(req, sizeof req, "GET /qbench-ping HTTP/1.1\r\nHost: %s\r\n\r\n", host)
+                      : snprintf(req, sizeof req,
+                                 "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: "
+                                 "application/soap+xml; charset=UTF-8\r\nContent-Length: "
+                                 "%d\r\n\r\n%s",
+                                 path, host, bl, body);
         double t0 = now_ms();
         if (write(fd, req, (size_t)rl) != rl)
             return 2;
@@ -400,7 +404,8 @@ wire(const char *host, const char *port, const char *path, const char *query, in
                 break;
         }
         double t = now_ms() - t0;
-        if (!strstr(resp, "ResponseStatusType:Success") || strstr(resp, "RegistryError ")) {
+        if (ping ? strncmp(resp, "HTTP/1.1 404", 12) != 0
+                 : !strstr(resp, "ResponseStatusType:Success") || strstr(resp, "RegistryError ")) {
             fprintf(stderr, "qbench: not a Success: %.600s\n", resp);
             return 1;
         }
