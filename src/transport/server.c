@@ -44,6 +44,11 @@
  * far fits a gSOAP buffer (64 KB), goes back to the accepting thread with those bytes
  * (conn.saved) instead of holding its worker; the receive timeout still ends it (408). */
 #define SERVER_GATE_MS 50
+/* The kernel's send buffer of a connection (doubled by Linux for its own accounting): an
+ * answer up to about this size is handed over whole, and its worker goes on while the client
+ * reads it, instead of waiting for the client to drain the 16 KB the buffer starts at. It is a
+ * bound, taken only while bytes wait to be read; the send timeout ends a client that stops. */
+#define SERVER_SNDBUF (1 << 20)
 /* Keep-alive: a worker that answered a request and has no other connection waiting watches its
  * connection this long for the next request before parking it, which spares that request the
  * hand-off through the accepting thread (an epoll wake-up, the queue, a worker's wake-up). */
@@ -1455,6 +1460,8 @@ static void accept_one(cg_server *srv)
         return;
     }
     fcntl(fd, F_SETFD, FD_CLOEXEC);
+    int sndbuf = SERVER_SNDBUF;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf); /* best effort */
     pthread_mutex_lock(&srv->lock);
     int busy = srv->nconns >= srv->cfg.max_connections;
     if (!busy)
