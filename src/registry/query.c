@@ -584,23 +584,22 @@ surviving(qctx *c, const char *pid)
     return out;
 }
 
-typedef struct merged_ctx {
+typedef struct family_ctx {
     qctx *c;
     const char **v;
     size_t n, cap;
-} merged_ctx;
+} family_ctx;
 
 static int
-add_merged(void *ctx, const char *subsumed, const char *surviving_id, const char *merged_at)
+add_family(void *ctx, const char *id, int surviving)
 {
-    merged_ctx *m = ctx;
-    (void)merged_at;
+    family_ctx *m = ctx;
+    (void)surviving;
     for (size_t i = 0; i < m->n; i++)
-        if (strcmp(m->v[i], surviving_id) == 0) {
-            m->v = cg_pool_grow(m->c->pool, m->v, &m->cap, m->n + 1, sizeof(*m->v));
-            m->v[m->n++] = cg_pool_strdup(m->c->pool, subsumed);
-            break;
-        }
+        if (strcmp(m->v[i], id) == 0)
+            return 0;
+    m->v = cg_pool_grow(m->c->pool, m->v, &m->cap, m->n + 1, sizeof(*m->v));
+    m->v[m->n++] = cg_pool_strdup(m->c->pool, id);
     return 0;
 }
 
@@ -614,26 +613,16 @@ patients_of(qctx *c)
         return c->patients;
     c->patients_done = 1;
     cg_store_list asked = list_of(c, F_PATIENT);
-    merged_ctx m = {c, NULL, 0, 0};
+    family_ctx m = {c, NULL, 0, 0};
     for (size_t i = 0; i < asked.n; i++) {
-        const char *now = surviving(c, asked.v[i]);
-        if (now == NULL)
+        cg_err err;
+        cg_err_init(&err);
+        if (cg_store_patient_family(c->store, asked.v[i], add_family, &m, &err) != CG_OK) {
+            cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
+                           "%s: the registry could not be read: %s", c->q->name, err.msg);
+            c->failed = 1;
             return c->patients = asked;
-        int seen = 0;
-        for (size_t k = 0; k < m.n; k++)
-            seen |= strcmp(m.v[k], now) == 0;
-        if (!seen) {
-            m.v = cg_pool_grow(c->pool, m.v, &m.cap, m.n + 1, sizeof(*m.v));
-            m.v[m.n++] = now;
         }
-    }
-    size_t survivors = m.n;
-    cg_err err;
-    cg_err_init(&err);
-    if (survivors > 0 && cg_store_patient_merges(c->store, add_merged, &m, &err) != CG_OK) {
-        cg_errlist_add(c->errs, CG_IHE_ERROR, CG_XDS_REGISTRY_ERROR, NULL,
-                       "%s: the registry could not be read: %s", c->q->name, err.msg);
-        c->failed = 1;
     }
     return c->patients = m.n ? (cg_store_list){m.v, m.n} : asked;
 }

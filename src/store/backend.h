@@ -48,6 +48,8 @@ typedef struct cg_store_backend {
     int (*patient_lookup)(void *be, const char *patient_id, int *known, char **merged_into,
                           cg_err *err);
     int (*patient_merges)(void *be, cg_store_merge_fn fn, void *ctx, cg_err *err);
+    int (*patient_family)(void *be, const char *patient_id, cg_store_family_fn fn, void *ctx,
+                          cg_err *err);
     /* One read transaction for the calling thread's reads (see cg_store_read_begin). */
     int (*read_begin)(void *be, cg_err *err);
     void (*read_end)(void *be);

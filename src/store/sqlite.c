@@ -278,7 +278,7 @@ static const struct {
 };
 
 enum { R_DOCUMENT, R_OBJECT_XML, R_PATIENT_KNOWN, R_PATIENT_LIST, R_TALLIES, R_PENDING,
-       R_PATIENT_LOOKUP, R_PATIENT_MERGES, R_BEGIN, R_COMMIT, R_COUNT };
+       R_PATIENT_LOOKUP, R_PATIENT_MERGES, R_PATIENT_FAMILY, R_BEGIN, R_COMMIT, R_COUNT };
 
 static const struct {
     const char *name;
@@ -304,6 +304,13 @@ static const struct {
                           "SELECT patient_id, merged_into, merged_at FROM patients "
                           "INDEXED BY patients_merged WHERE merged_into IS NOT NULL "
                           "ORDER BY patient_id"},
+    /* the id ?1 stands for now (1), then the ids merged into that one (0): the primary key,
+     * then the partial index */
+    [R_PATIENT_FAMILY] = {"patient_family",
+                          "WITH now(id) AS (SELECT coalesce((SELECT merged_into FROM patients "
+                          "WHERE patient_id = ?1), ?1)) "
+                          "SELECT id, 1 FROM now UNION ALL "
+                          "SELECT p.patient_id, 0 FROM patients p, now WHERE p.merged_into = now.id"},
     /* a thread's reads as one (sq_read_begin) */
     [R_BEGIN] = {"read_begin", "BEGIN"},
     [R_COMMIT] = {"read_end", "COMMIT"},
@@ -1716,6 +1723,31 @@ sq_patient_merges(void *be, cg_store_merge_fn fn, void *ctx, cg_err *err)
 }
 
 static int
+sq_patient_family(void *be, const char *patient_id, cg_store_family_fn fn, void *ctx, cg_err *err)
+{
+    sq_store *s = be;
+    reader *r = reader_get(s, err);
+    if (r == NULL)
+        return CG_EIO;
+    sqlite3_stmt *st = r->st[R_PATIENT_FAMILY];
+    binder b = {st, SQLITE_OK};
+    b_text(&b, 1, patient_id);
+    int rc = CG_OK;
+    int step = SQLITE_OK;
+    while (b.rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
+        if (rc != 0)
+            break;
+    }
+    if (rc == CG_OK && step != SQLITE_DONE)
+        rc = r_fail(r, R_PATIENT_FAMILY, b.rc == SQLITE_OK ? step : SQLITE_OK, err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    reader_put(s, r);
+    return rc;
+}
+
+static int
 sq_stats(void *be, cg_store_stats *out, cg_err *err)
 {
     sq_store *s = be;
@@ -1981,6 +2013,7 @@ const cg_store_backend cg_store_sqlite_backend = {
     .apply_merge = sq_apply_merge,
     .patient_lookup = sq_patient_lookup,
     .patient_merges = sq_patient_merges,
+    .patient_family = sq_patient_family,
     .find = cg_sq_find,
     .read_begin = sq_read_begin,
     .read_end = sq_read_end,

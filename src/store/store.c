@@ -466,6 +466,14 @@ cg_store_find(cg_store *store, const cg_store_filter *filter, size_t limit, int 
 }
 
 int
+cg_store_patient_family(cg_store *store, const char *patient_id, cg_store_family_fn fn, void *ctx,
+                        cg_err *err)
+{
+    assert(store && patient_id && fn);
+    return store->be->patient_family(store->impl, patient_id, fn, ctx, err);
+}
+
+int
 cg_store_read_begin(cg_store *store, cg_err *err)
 {
     assert(store != NULL);

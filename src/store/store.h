@@ -357,6 +357,12 @@ int cg_store_patient_lookup(cg_store *store, const char *patient_id, int *known,
 typedef int (*cg_store_merge_fn)(void *ctx, const char *subsumed, const char *surviving,
                                  const char *merged_at);
 int cg_store_patient_merges(cg_store *store, cg_store_merge_fn fn, void *ctx, cg_err *err);
+/* The ids one patient id stands for in a query, in one read by index: fn(ctx, id, 1) for the id it
+ * stands for now (the id it was merged into; else itself, known or not), then fn(ctx, id, 0) for
+ * each id merged into that one. Returning non-zero stops, and that value is returned. */
+typedef int (*cg_store_family_fn)(void *ctx, const char *patient_id, int surviving);
+int cg_store_patient_family(cg_store *store, const char *patient_id, cg_store_family_fn fn,
+                            void *ctx, cg_err *err);
 
 /* Counts for /health and tests. */
 typedef struct cg_store_stats {

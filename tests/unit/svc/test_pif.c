@@ -186,6 +186,27 @@ test_application_errors(void)
     env_close(&e);
 }
 
+static int
+family_put(void *ctx, const char *id, int surviving)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s=%d ", id, surviving);
+    return 0;
+}
+
+/* cg_store_patient_family's answer as "id=surviving " in the order given (a static buffer). */
+static const char *
+family_of(cg_store *store, const char *id)
+{
+    static char out[512];
+    out[0] = '\0';
+    cg_err err;
+    cg_err_init(&err);
+    CU_ASSERT_EQUAL(cg_store_patient_family(store, id, family_put, out, &err), CG_OK);
+    return out;
+}
+
 static void
 test_merge(void)
 {
@@ -230,6 +251,12 @@ test_merge(void)
     CU_ASSERT_EQUAL(cg_store_patient_lookup(e.store, O, &k, &into, &err), CG_OK);
     CU_ASSERT(into && strcmp(into, "S2^^^&" AUTH "&ISO") == 0);
     free(into);
+    /* what a query's patient id stands for: the surviving id first, then every id merged in */
+    CU_ASSERT_STRING_EQUAL(family_of(e.store, O), "S2^^^&" AUTH "&ISO=1 "
+                                                  "OLD1^^^&" AUTH "&ISO=0 S1^^^&" AUTH "&ISO=0 ");
+    CU_ASSERT_STRING_EQUAL(family_of(e.store, "S2^^^&" AUTH "&ISO"),
+                           "S2^^^&" AUTH "&ISO=1 OLD1^^^&" AUTH "&ISO=0 S1^^^&" AUTH "&ISO=0 ");
+    CU_ASSERT_STRING_EQUAL(family_of(e.store, "NOBODY^^^&1.2&ISO"), "NOBODY^^^&1.2&ISO=1 ");
     /* refused in the store: into itself, a merged id into another, into a merged id */
     cg_err_init(&err);
     CU_ASSERT_EQUAL(
