@@ -2,8 +2,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "util/id.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +13,49 @@
 #include <time.h>
 
 static void
-id_random(unsigned char *out, size_t len)
+id_draw(unsigned char *out, size_t len)
 {
     if (RAND_bytes(out, (int)len) != 1) {
         fputs("cdagate: the system random generator failed\n", stderr);
         abort();
     }
+}
+
+/* Random bytes for ids, drawn from OpenSSL's generator ID_POOL at a time by each thread: every
+ * draw costs a lock and a getpid() (OpenSSL's fork check), and one request makes several ids.
+ * Bytes handed out are wiped from the pool. A forked child starts with an empty pool
+ * (id_forked: the forking thread is the child's only one), so it never repeats its parent's. */
+#define ID_POOL 1024
+static _Thread_local unsigned char id_pool[ID_POOL];
+static _Thread_local size_t id_left;
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+
+static void
+id_forked(void)
+{
+    memset(id_pool, 0, sizeof(id_pool));
+    id_left = 0;
+}
+
+static void
+id_init(void)
+{
+    pthread_atfork(NULL, NULL, id_forked);
+}
+
+static void
+id_random(unsigned char *out, size_t len)
+{
+    assert(len <= ID_POOL);
+    pthread_once(&id_once, id_init);
+    if (id_left < len) {
+        id_draw(id_pool, ID_POOL);
+        id_left = ID_POOL;
+    }
+    unsigned char *from = id_pool + (ID_POOL - id_left);
+    memcpy(out, from, len);
+    memset(from, 0, len);
+    id_left -= len;
 }
 
 /* RFC 9562 4.1, 4.2: the version in the high nibble of octet 6, the variant (10) in octet 8. */

@@ -3,7 +3,9 @@
 #include <CUnit/CUnit.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "util/id.h"
@@ -19,6 +21,41 @@ test_uuid4(void)
     CU_ASSERT_EQUAL(a[9 + 14], '4');              /* version */
     CU_ASSERT(strchr("89ab", a[9 + 19]) != NULL); /* variant */
     CU_ASSERT(strcmp(a, b) != 0);
+}
+
+/* Ids come from a pool of random bytes per thread: many are distinct, and a forked child does not
+ * make its parent's next ids (its pool starts empty). */
+static void
+test_ids_distinct_across_fork(void)
+{
+    enum { N = 300 }; /* more ids than one pool holds */
+    static char seen[N][CG_UUID_URN_LEN + 1];
+    for (int i = 0; i < N; i++) {
+        cg_id_uuid_urn(seen[i]);
+        for (int k = 0; k < i; k++)
+            if (strcmp(seen[k], seen[i]) == 0)
+                CU_FAIL("a UUID came twice");
+    }
+    int fds[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        char child[CG_UUID_URN_LEN + 1];
+        cg_id_uuid_urn(child);
+        ssize_t w = write(fds[1], child, CG_UUID_URN_LEN);
+        _exit(w == CG_UUID_URN_LEN ? 0 : 1);
+    }
+    close(fds[1]);
+    char mine[CG_UUID_URN_LEN + 1], theirs[CG_UUID_URN_LEN + 1] = {0};
+    cg_id_uuid_urn(mine);
+    CU_ASSERT_EQUAL(read(fds[0], theirs, CG_UUID_URN_LEN), CG_UUID_URN_LEN);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CU_ASSERT(cg_id_is_uuid_urn(theirs));
+    CU_ASSERT(strcmp(mine, theirs) != 0);
 }
 
 /* Version 7: well-formed, distinct, and later ones sort after earlier ones (a millisecond apart:
@@ -63,6 +100,8 @@ cg_test_register_id(void)
 {
     CU_pSuite s = CU_add_suite("util/id", NULL, NULL);
     CU_add_test(s, "random UUIDs: version 4, well-formed, distinct", test_uuid4);
+    CU_add_test(s, "ids from the per-thread pool: distinct, and not repeated by a forked child",
+                test_ids_distinct_across_fork);
     CU_add_test(s, "time-ordered UUIDs: version 7, later ones sort after",
                 test_uuid7_sorts_by_time);
 }
