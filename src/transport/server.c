@@ -878,6 +878,7 @@ static void serve_connection(worker *wk, conn *c)
     wk->wire->owner = wk;
     wk->peer_subject = c->peer_subject;
     int park = 0;
+    int input = 1; /* queued because bytes arrived (or with bytes from its TLS handshake) */
     if (c->expired || (c->since_ms && srv->cfg.transfer_timeout_s > 0 &&
                        now_ms() - c->since_ms > (int64_t)srv->cfg.transfer_timeout_s * 1000)) {
         /* a request set aside that did not come whole in time */
@@ -904,6 +905,8 @@ static void serve_connection(worker *wk, conn *c)
         w->gate_ms = SERVER_GATE_MS;
         w->nkept = 0;
         w->gate = !wk->nunread && soap->bufidx >= soap->buflen;
+        w->ready = input;
+        input = 0;
         int keep_alive = soap->keep_alive;
         if (c->nsaved) {
             memcpy(soap->buf, c->saved, c->nsaved);
@@ -988,9 +991,12 @@ static void serve_connection(worker *wk, conn *c)
         c->requests++;
         if (!soap->keep_alive || atomic_load(&srv->stop_requested))
             break;
-        if (!wk->nunread && !has_input(soap) && !linger(srv, soap)) {
-            park = 1;
-            break;
+        if (!wk->nunread && !has_input(soap)) {
+            if (!linger(srv, soap)) {
+                park = 1;
+                break;
+            }
+            input = 1;
         }
     }
 done:

@@ -133,10 +133,11 @@ static size_t wire_frecv(struct soap *soap, char *s, size_t n)
     cg_wire *w = soap->user;
     if (w->parked)
         return 0;
-    if (w->gate && !wire_ready(soap, w->gate_ms)) {
+    if (w->gate && !w->ready && !wire_ready(soap, w->gate_ms)) {
         w->parked = 1; /* gSOAP sees an end; the server sees `parked` first */
         return 0;
     }
+    w->ready = 0;
     size_t got = soap->ssl || !soap_valid_socket(soap->socket) ? w->frecv(soap, s, n)
                                                                 : wire_recv_plain(soap, s, n);
     if (got == 0) {

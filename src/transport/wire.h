@@ -34,6 +34,7 @@ typedef struct cg_wire {
      * and a read for which nothing arrives within gate_ms gives up with `parked` set instead of
      * waiting: the request is read again later from what was kept. */
     int gate, parked;
+    int ready; /* bytes are known to be waiting: the next read does not watch for them first */
     unsigned gate_ms;
     char *kept;
     size_t nkept, kept_cap;
