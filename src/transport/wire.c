@@ -48,39 +48,36 @@ static int wire_parsehdr(struct soap *soap, const char *key, const char *val)
     return w->parsehdr(soap, key, val);
 }
 
+/* Waits up to ms (-1: no bound) for `events` on the socket: 1 when ready (or hung up, or an
+ * error: the next call says which), 0 when the time ran out. */
+static int wire_poll(struct soap *soap, short events, int ms)
+{
+    struct pollfd p = {.fd = soap->socket, .events = events};
+    int r;
+    do
+        r = poll(&p, 1, ms);
+    while (r < 0 && errno == EINTR);
+    return r != 0;
+}
+
 /* Whether bytes (or the end of the connection) arrive within ms. */
 static int wire_ready(struct soap *soap, unsigned ms)
 {
     if (soap->ssl && (SSL_pending(soap->ssl) > 0 || SSL_has_pending(soap->ssl)))
         return 1;
-    struct pollfd p = {.fd = soap->socket, .events = POLLIN};
-    int r;
-    do
-        r = poll(&p, 1, (int)ms);
-    while (r < 0 && errno == EINTR);
-    return r != 0; /* readable, hung up or an error: the read says which */
+    return wire_poll(soap, POLLIN, (int)ms);
 }
 
-/* A gSOAP timeout (seconds, or microseconds when negative; 0 for none) in poll's milliseconds. */
-static int wire_poll_ms(int timeout)
-{
-    if (timeout > 0)
-        return timeout > INT32_MAX / 1000 ? INT32_MAX : timeout * 1000;
-    if (timeout < 0)
-        return -timeout / 1000 > 0 ? -timeout / 1000 : 1;
-    return -1;
-}
-
-/* Waits for `events` on a plain socket within a gSOAP timeout: 1 when ready (or hung up, or an
- * error: the next call says which), 0 when the time ran out. */
+/* Waits for `events` on a plain socket within a gSOAP timeout (seconds, or microseconds when
+ * negative; 0 for none), as wire_poll. */
 static int wire_wait(struct soap *soap, short events, int timeout)
 {
-    struct pollfd p = {.fd = soap->socket, .events = events};
-    int r;
-    do
-        r = poll(&p, 1, wire_poll_ms(timeout));
-    while (r < 0 && errno == EINTR);
-    return r != 0;
+    int ms = -1;
+    if (timeout > 0)
+        ms = timeout > INT32_MAX / 1000 ? INT32_MAX : timeout * 1000;
+    else if (timeout < 0)
+        ms = -timeout / 1000 > 0 ? -timeout / 1000 : 1;
+    return wire_poll(soap, events, ms);
 }
 
 /* A plain connection's reads and writes: the call first, a wait only when the socket is not
